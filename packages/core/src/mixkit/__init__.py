@@ -1,0 +1,35 @@
+"""mixkit: data mixing (mixup and its modern descendants) for every domain.
+
+The core: pure kernels in :mod:`mixkit.functional`, mixers that draw their parameters from an
+explicit generator and return a :class:`Mixed`, the loss, schedules, and a public conformance
+suite in :mod:`mixkit.testing`. ``import mixkit`` needs only torch, numpy, scipy and POT.
+"""
+
+from mixkit import functional
+from mixkit._choice import RandomChoice
+from mixkit._cutmix import CutMix
+from mixkit._mixed import Mixed, mixed_loss
+from mixkit._mixer import Mixer, MixUp
+from mixkit._pairing import Pairing, RandomPairing
+from mixkit._params import MixParams
+from mixkit._schedules import AutoSwitch, LinearDecay, OffAfter, Schedule
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutoSwitch",
+    "CutMix",
+    "LinearDecay",
+    "MixParams",
+    "MixUp",
+    "Mixed",
+    "Mixer",
+    "OffAfter",
+    "Pairing",
+    "RandomChoice",
+    "RandomPairing",
+    "Schedule",
+    "__version__",
+    "functional",
+    "mixed_loss",
+]

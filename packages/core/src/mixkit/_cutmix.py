@@ -1,0 +1,118 @@
+"""CutMix: paste a box of the partner into each sample."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mixkit import functional as F
+from mixkit._mixer import Mixer
+from mixkit._params import MixParams
+from mixkit._validation import check_bool, fail, shape_str
+
+__all__ = ["CutMix", "draw_boxes"]
+
+
+def draw_boxes(lam: Tensor, spatial_shape: Sequence[int], generator: torch.Generator) -> Tensor:
+    """Boxes covering a ``1 - lam`` share of the spatial extent, uniformly placed, clipped.
+
+    Each side is ``floor(S * (1 - lam) ** (1 / n))`` for ``n`` spatial dimensions (``sqrt`` for
+    images, as in the paper), centred on a uniform position, then clipped to the extent: a
+    clipped box is smaller, which ``correct_lam`` accounts for.
+
+    Returns:
+        ``(len(lam), n, 2)`` int64 ``[start, stop)``.
+    """
+    n, k = len(spatial_shape), lam.shape[0]
+    # a handful of numbers: numpy on them is far cheaper than tiny torch ops
+    u = torch.rand(k, n, dtype=torch.float64, generator=generator).numpy()  # (k, n)
+    sizes = np.array(spatial_shape, dtype=np.float64)  # (n,)
+    ratio = np.maximum(1.0 - lam.numpy().astype(np.float64), 0.0) ** (1.0 / n)  # (k,)
+    cut = np.floor(np.outer(ratio, sizes))  # (k, n) side lengths
+    start = np.floor(u * sizes) - np.floor(cut * 0.5)
+    box = np.empty((k, n, 2), dtype=np.int64)
+    box[..., 0] = np.maximum(start, 0.0)
+    box[..., 1] = np.minimum(start + cut, sizes)
+    return torch.from_numpy(box)
+
+
+class CutMix(Mixer):
+    r"""CutMix: replace a random box of each sample by the same box of its partner.
+
+    .. math::
+        \tilde x_i = M \odot x_i + (1 - M) \odot x_j, \quad
+        \tilde y_i = \lambda y_i + (1-\lambda) y_j
+
+    with :math:`M` zero inside a box of area :math:`(1-\lambda)` of the image,
+    :math:`\lambda \sim \mathrm{Beta}(\alpha, \alpha)`. Inputs are ``(B, C, *spatial)``: images
+    ``(B, C, H, W)``, but also ``(B, C, T)`` sequences or ``(B, C, D, H, W)`` volumes.
+
+    Paper: Yun, Han, Oh, Chun, Choe, Yoo, *CutMix: Regularization Strategy to Train Strong
+    Classifiers with Localizable Features*, ICCV 2019 (arXiv 1905.04899).
+
+    Args:
+        alpha: Beta concentration (default 1.0, the paper's).
+        correct_lam: recompute ``lam = 1 - box area / image area`` after clipping the box to the
+            image (timm's default). ``False`` keeps the sampled lam for the labels.
+        **kwargs: every other argument of :class:`mixkit.MixUp` (``mode``, ``p``,
+            ``num_classes``, ``label_smoothing``, ``task``, ``pairing``, ``schedule``,
+            ``generator``, ``enabled``, ...).
+
+    .. note::
+        In ``"batch"`` mode the whole batch shares one box (one strided copy of the partners'
+        box region); ``"elem"`` and ``"pair"`` draw a box per sample / pair.
+
+    Example:
+        >>> cutmix = CutMix(num_classes=10, generator=torch.Generator().manual_seed(0))
+        >>> mixed = cutmix(torch.rand(4, 3, 32, 32), torch.tensor([0, 1, 2, 3]))
+        >>> mixed.targets.sum(dim=1)
+        tensor([1., 1., 1., 1.])
+    """
+
+    def __init__(self, *, alpha: float = 1.0, correct_lam: bool = True, **kwargs: Any) -> None:
+        super().__init__(alpha=alpha, **kwargs)
+        self.correct_lam = check_bool(type(self).__name__, "correct_lam", correct_lam)
+
+    def _check_inputs(self, x: object) -> Tensor:
+        x = super()._check_inputs(x)
+        if x.ndim < 3:
+            fail(
+                type(self).__name__,
+                "x of shape (B, C, *spatial) with at least one spatial dimension "
+                "(e.g. images (B, C, H, W))",
+                f"shape {shape_str(x.shape)}",
+            )
+        return x
+
+    def _draw_op(
+        self, x: Tensor, lam: Tensor, index: Tensor, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor | None]:
+        spatial = x.shape[2:]
+        if self.mode == "batch":
+            box = draw_boxes(lam[:1], spatial, generator)  # (1, n, 2): one box for all
+            if self.correct_lam:
+                lam = torch.full(lam.shape, 1.0 - float(F.box_fraction(box, spatial)[0]))
+            return lam, box
+        box = draw_boxes(lam, spatial, generator)  # (B, n, 2)
+        if self.mode == "pair":  # both members of a pair share the lower member's box
+            box = box[torch.minimum(torch.arange(lam.shape[0]), index)]
+        if self.correct_lam:
+            lam = (1.0 - F.box_fraction(box, spatial)).to(torch.float32)
+        return lam, box
+
+    def _mix_inputs(
+        self, x: Tensor, params: MixParams, index: Tensor, lam: Tensor | float
+    ) -> Tensor:
+        if params.box is None:  # identity parameters: nothing to paste
+            return F.mix(x, index, lam)
+        return F.cutmix(x, index, params.box)
+
+    def _repr_args(self) -> dict[str, Any]:
+        shown = super()._repr_args()
+        if not self.correct_lam:
+            shown["correct_lam"] = False
+        return shown

@@ -1,0 +1,130 @@
+"""Error messages of the core, built from one template.
+
+Every message starts with the owner (the class or function the user called), names the
+argument, says what was expected and what came: ``"MixUp: expected alpha >= 0, got -1.0"``.
+Values are raised as ``ValueError``, wrong types as ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_float",
+    "check_generator",
+    "check_int",
+    "fail",
+    "shape_str",
+]
+
+
+def fail(owner: str, expected: str, got: object, *, type_error: bool = False) -> NoReturn:
+    """Raise the one error format of mixkit."""
+    message = f"{owner}: expected {expected}, got {got}"
+    raise (TypeError if type_error else ValueError)(message)
+
+
+def shape_str(shape: Sequence[int]) -> str:
+    """``(64, 3, 32, 32)``: a shape as users write it."""
+    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def describe(value: object) -> str:
+    """Short description of a value for a message: tensors by dtype/shape/device."""
+    if isinstance(value, Tensor):
+        return f"a {value.dtype} tensor of shape {shape_str(value.shape)} on {value.device}"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def check_float(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """A real number in ``[low, high]`` (ends open on request); returns it as float.
+
+    NaN is always refused; infinity only with ``allow_inf`` (and then still bounded).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        fail(owner, f"{name} to be a real number", describe(value), type_error=True)
+    v = float(value)
+    if low is not None and high is not None:
+        expected = (
+            f"{name} in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        )
+    elif low is not None:
+        expected = f"{name} {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        expected = f"{name} {'<' if high_open else '<='} {high:g}"
+    else:
+        expected = ""
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        fail(owner, f"a finite {expected}" if expected else f"{name} to be finite", v)
+    if low is not None and (v < low or (low_open and v == low)):
+        fail(owner, expected, v)
+    if high is not None and (v > high or (high_open and v == high)):
+        fail(owner, expected, v)
+    return v
+
+
+def check_int(owner: str, name: str, value: Any, *, low: int | None = None) -> int:
+    """An integer (not bool), at least ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        fail(owner, f"{name} to be an int", describe(value), type_error=True)
+    if low is not None and value < low:
+        fail(owner, f"{name} >= {low}", value)
+    return int(value)
+
+
+def check_bool(owner: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        fail(owner, f"{name} to be a bool", describe(value), type_error=True)
+    return value
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
+    """One of a few string options (a ``Literal`` at runtime)."""
+    if value not in choices:
+        options = " | ".join(repr(c) for c in choices)
+        fail(owner, f"{name} to be one of {options}", repr(value))
+    return str(value)
+
+
+def check_generator(owner: str, generator: Any) -> torch.Generator | None:
+    """``None`` or a CPU ``torch.Generator``.
+
+    mixkit draws its few parameter values (partner index, lam, boxes) on the CPU and then
+    moves them to the data's device: that is what makes the same seed give the same draw on
+    CPU and CUDA alike. A generator on another device would silently give another stream.
+    """
+    if generator is None:
+        return None
+    if not isinstance(generator, torch.Generator):
+        fail(
+            owner,
+            "generator to be a torch.Generator or None (for a seed, pass "
+            "torch.Generator().manual_seed(seed))",
+            describe(generator),
+            type_error=True,
+        )
+    if torch.device(generator.device).type != "cpu":
+        fail(
+            owner,
+            "a CPU torch.Generator (parameters are drawn on the CPU so that one seed gives "
+            "the same draw on every device)",
+            f"a generator on {generator.device}",
+        )
+    return generator

@@ -1,0 +1,327 @@
+"""Every bad input gets a clear error naming the argument, what was expected and what came."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
+
+import pytest
+import torch
+
+import mixkit
+from mixkit import CutMix, MixUp
+
+X = torch.randn(4, 3, 8, 8)
+Y = torch.tensor([0, 1, 2, 3])
+
+
+def nan_batch() -> torch.Tensor:
+    x = X.clone()
+    x[1, 0, 0, 0] = float("nan")
+    return x
+
+
+def cuda_generator() -> Any:
+    return mock.Mock(spec=torch.Generator, device=torch.device("cuda", 0))
+
+
+# (id, call, exception type, the exact message)
+CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
+    (
+        "alpha_negative",
+        lambda: MixUp(alpha=-1.0),
+        ValueError,
+        "MixUp: expected alpha >= 0, got -1.0",
+    ),
+    (
+        "alpha_nan",
+        lambda: MixUp(alpha=float("nan")),
+        ValueError,
+        "MixUp: expected a finite alpha >= 0, got nan",
+    ),
+    (
+        "alpha_string",
+        lambda: MixUp(alpha="1"),
+        TypeError,
+        "MixUp: expected alpha to be a real number, got '1' (str)",
+    ),
+    ("p_above_one", lambda: MixUp(p=1.5), ValueError, "MixUp: expected p in [0, 1], got 1.5"),
+    ("p_negative", lambda: CutMix(p=-0.1), ValueError, "CutMix: expected p in [0, 1], got -0.1"),
+    (
+        "unknown_mode",
+        lambda: MixUp(mode="batched"),
+        ValueError,
+        "MixUp: expected mode to be one of 'batch' | 'elem' | 'pair', got 'batched'",
+    ),
+    (
+        "num_classes_zero",
+        lambda: MixUp(num_classes=0),
+        ValueError,
+        "MixUp: expected num_classes >= 1, got 0",
+    ),
+    (
+        "label_smoothing_one",
+        lambda: MixUp(label_smoothing=1.0),
+        ValueError,
+        "MixUp: expected label_smoothing in [0, 1), got 1.0",
+    ),
+    (
+        "unknown_task",
+        lambda: MixUp(task="binary"),
+        ValueError,
+        "MixUp: expected task to be one of 'multiclass' | 'multilabel' | 'regression', "
+        "got 'binary'",
+    ),
+    (
+        "union_without_multilabel",
+        lambda: MixUp(union=True),
+        ValueError,
+        "MixUp: expected union=True only with task='multilabel', got task='multiclass'",
+    ),
+    (
+        "smoothing_regression",
+        lambda: MixUp(task="regression", label_smoothing=0.1),
+        ValueError,
+        "MixUp: expected label_smoothing=0 for task='regression', got 0.1",
+    ),
+    (
+        "generator_is_a_seed",
+        lambda: MixUp(generator=0),
+        TypeError,
+        "MixUp: expected generator to be a torch.Generator or None (for a seed, pass "
+        "torch.Generator().manual_seed(seed)), got 0 (int)",
+    ),
+    (
+        "generator_on_another_device",
+        lambda: MixUp(generator=cuda_generator()),
+        ValueError,
+        "MixUp: expected a CPU torch.Generator (parameters are drawn on the CPU so that one "
+        "seed gives the same draw on every device), got a generator on cuda:0",
+    ),
+    (
+        "schedule_not_a_schedule",
+        lambda: MixUp(schedule=print),
+        TypeError,
+        "MixUp: expected schedule to be a mixkit Schedule or None, got <built-in function print> "
+        "(builtin_function_or_method)",
+    ),
+    (
+        "batch_size_mismatch",
+        lambda: MixUp(num_classes=4)(X, Y[:3]),
+        ValueError,
+        "MixUp: expected y with batch size 4 (the first dimension of x, shape (4, 3, 8, 8)), "
+        "got y of shape (3,)",
+    ),
+    (
+        "label_too_large",
+        lambda: MixUp(num_classes=3)(X, Y),
+        ValueError,
+        "MixUp: expected class labels in [0, 2] (num_classes=3), got 3",
+    ),
+    (
+        "label_negative",
+        lambda: MixUp(num_classes=4)(X, torch.tensor([0, -1, 2, 3])),
+        ValueError,
+        "MixUp: expected class labels in [0, 3] (num_classes=4), got -1",
+    ),
+    (
+        "int_labels_without_num_classes",
+        lambda: MixUp()(X, Y),
+        ValueError,
+        "MixUp: expected num_classes (an int) when y holds integer class labels, got None",
+    ),
+    (
+        "soft_rows_do_not_sum_to_one",
+        lambda: MixUp()(X, torch.full((4, 3), 0.5)),
+        ValueError,
+        "MixUp: expected soft targets whose rows sum to 1 (for multi-hot targets pass "
+        "task='multilabel'), got a row sum off by 0.5",
+    ),
+    (
+        "soft_negative",
+        lambda: MixUp()(X, torch.tensor([[1.5, -0.5]] * 4)),
+        ValueError,
+        "MixUp: expected soft targets with values >= 0, got a minimum of -0.5",
+    ),
+    (
+        "soft_columns_mismatch",
+        lambda: MixUp(num_classes=5)(X, torch.full((4, 3), 1 / 3)),
+        ValueError,
+        "MixUp: expected soft targets with num_classes=5 columns, got 3 columns",
+    ),
+    (
+        "integer_images",
+        lambda: MixUp(num_classes=4)(X.to(torch.uint8), Y),
+        ValueError,
+        "MixUp: expected x to be a floating-point tensor (convert integer images first, e.g. "
+        "x.float() / 255 or torchvision's ToDtype(torch.float32, scale=True)), got a torch.uint8 "
+        "tensor of shape (4, 3, 8, 8) on cpu",
+    ),
+    (
+        "x_not_a_tensor",
+        lambda: MixUp(num_classes=4)([1, 2], Y),
+        TypeError,
+        "MixUp: expected x to be a torch.Tensor, got [1, 2] (list)",
+    ),
+    (
+        "y_not_a_tensor",
+        lambda: MixUp(num_classes=4)(X, [0, 1, 2, 3]),
+        TypeError,
+        "MixUp: expected y to be a torch.Tensor, got [0, 1, 2, 3] (list)",
+    ),
+    (
+        "nan_inputs_checked",
+        lambda: MixUp(num_classes=4, check_finite=True)(nan_batch(), Y),
+        ValueError,
+        "MixUp: expected finite inputs (check_finite=True), got NaN or infinite values in x",
+    ),
+    (
+        "empty_batch",
+        lambda: MixUp(num_classes=4)(torch.zeros(0, 3), torch.zeros(0).long()),
+        ValueError,
+        "MixUp: expected a non-empty batch, got x of shape (0, 3)",
+    ),
+    (
+        "cutmix_without_spatial_dims",
+        lambda: CutMix(num_classes=4)(torch.randn(4, 10), Y),
+        ValueError,
+        "CutMix: expected x of shape (B, C, *spatial) with at least one spatial "
+        "dimension (e.g. images (B, C, H, W)), got shape (4, 10)",
+    ),
+    (
+        "float_labels_1d",
+        lambda: MixUp(num_classes=4)(X, Y.float()),
+        ValueError,
+        "MixUp: expected y as int64 class labels of shape (B,) or float targets of shape (B, C) "
+        "(for regression targets pass task='regression'), got a torch.float32 tensor of shape "
+        "(4,) on cpu",
+    ),
+    (
+        "multilabel_out_of_range",
+        lambda: MixUp(task="multilabel")(X, torch.full((4, 3), 2.0)),
+        ValueError,
+        "MixUp: expected multi-label targets with values in [0, 1], got values in [2.0, 2.0]",
+    ),
+    (
+        "regression_integer_targets",
+        lambda: MixUp(task="regression")(X, Y),
+        ValueError,
+        "MixUp: expected regression targets as a float tensor (B,) or (B, K), got a torch.int64 "
+        "tensor of shape (4,) on cpu",
+    ),
+    (
+        "scalar_inputs",
+        lambda: MixUp(num_classes=4)(torch.tensor(1.0), Y),
+        ValueError,
+        "MixUp: expected x with a batch dimension (B, ...), got a scalar tensor",
+    ),
+    (
+        "labels_on_another_device",
+        lambda: MixUp(num_classes=4)(X.to("meta"), Y),
+        ValueError,
+        "MixUp: expected y on the device of x (meta), got y on cpu",
+    ),
+    (
+        "draw_lam_out_of_range",
+        lambda: MixUp().draw(X, lam=1.5),
+        ValueError,
+        "MixUp.draw: expected lam in [0, 1], got 1.5",
+    ),
+    (
+        "loss_logits_shape",
+        lambda: MixUp(num_classes=4)(X, Y).loss(torch.randn(4, 5)),
+        ValueError,
+        "mixed_loss: expected logits of shape (4, 4), got (4, 5)",
+    ),
+    (
+        "loss_unknown_reduction",
+        lambda: MixUp(num_classes=4)(X, Y).loss(torch.randn(4, 4), reduction="avg"),
+        ValueError,
+        "mixed_loss: expected reduction to be one of 'mean' | 'weighted_mean' | 'sum' | 'none', "
+        "got 'avg'",
+    ),
+    (
+        "random_choice_empty",
+        lambda: mixkit.RandomChoice([]),
+        ValueError,
+        "RandomChoice: expected a non-empty sequence of mixkit mixers, got [] (list)",
+    ),
+    (
+        "random_choice_p_length",
+        lambda: mixkit.RandomChoice([MixUp()], p=[0.5, 0.5]),
+        ValueError,
+        "RandomChoice: expected p with one probability per mixer (1), got 2 values",
+    ),
+    (
+        "off_after_nothing",
+        lambda: mixkit.OffAfter(),
+        ValueError,
+        "OffAfter: expected exactly one of epoch, step or fraction, got none",
+    ),
+    (
+        "off_after_fraction_without_total",
+        lambda: mixkit.OffAfter(fraction=0.5),
+        ValueError,
+        "OffAfter: expected exactly one of total_epochs or total_steps with fraction, got none",
+    ),
+    (
+        "linear_decay_empty_range",
+        lambda: mixkit.LinearDecay(start=5, end=5),
+        ValueError,
+        "LinearDecay: expected end > start (5), got 5",
+    ),
+    (
+        "auto_switch_nan_metric",
+        lambda: mixkit.AutoSwitch().report(float("nan"), epoch=0, step=0),
+        ValueError,
+        "AutoSwitch.report: expected value to be finite, got nan",
+    ),
+    (
+        "negative_epoch",
+        lambda: MixUp().set_epoch(-1),
+        ValueError,
+        "MixUp.set_epoch: expected epoch >= 0, got -1",
+    ),
+]
+
+
+def test_there_are_at_least_fifteen_distinct_cases() -> None:
+    assert len({message for *_, message in CASES}) >= 15
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_input_message(call: Callable[[], object], kind: type[Exception], message: str) -> None:
+    with pytest.raises(kind, match=f"^{re.escape(message)}$"):
+        call()
+
+
+def test_pair_mode_refuses_a_non_random_pairing() -> None:
+    class Nearest(mixkit.Pairing):
+        needs_features = True
+
+        def pair(self, batch_size: int, features: Any, generator: Any) -> torch.Tensor:
+            return torch.arange(batch_size)
+
+        def __repr__(self) -> str:
+            return "Nearest()"
+
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "MixUp: expected random pairing with mode='pair' (it pairs samples two by two), "
+            "got pairing=Nearest()"
+        ),
+    ):
+        MixUp(mode="pair", pairing=Nearest())
+
+
+def test_errors_leave_the_mixer_usable() -> None:
+    mixer = MixUp(num_classes=4)
+    with pytest.raises(ValueError, match="class labels"):
+        mixer(X, torch.tensor([0, 1, 2, 9]))
+    assert mixer.step == 0
+    assert mixer(X, Y).inputs.shape == X.shape
