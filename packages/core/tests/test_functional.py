@@ -118,3 +118,13 @@ def test_box_fraction() -> None:
     torch.testing.assert_close(
         F.box_fraction(box, (32, 32)), torch.tensor([0.125, 0.0], dtype=torch.float64)
     )
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_mix_one_hot_equals_mixing_one_hots(smoothing: float) -> None:
+    g = torch.Generator().manual_seed(3)
+    y = torch.randint(0, 7, (9,), generator=g)
+    index = torch.randperm(9, generator=g)
+    for lam in (torch.rand(9, generator=g), 0.35, 1.0):
+        ref = F.mix_targets(F.one_hot(y, 7, label_smoothing=smoothing), index, lam)
+        torch.testing.assert_close(F.mix_one_hot(y, index, lam, 7, label_smoothing=smoothing), ref)

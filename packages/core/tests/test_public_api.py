@@ -34,6 +34,7 @@ def test_functional_public_names() -> None:
         "box_fraction",
         "cutmix",
         "mix",
+        "mix_one_hot",
         "mix_targets",
         "one_hot",
         "pair_cross_entropy",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -302,12 +302,7 @@ class Mixer(nn.Module):
         if (lam_np == lam_np[0]).all():
             lam = float(lam_np[0])
         inputs = self._mix_inputs(x, params, index, lam)
-        dense = dense_targets(
-            y, task=self.task, num_classes=classes, label_smoothing=self.label_smoothing
-        )
-        targets = (
-            F.union_targets(dense, index, lam_t) if self.union else F.mix_targets(dense, index, lam)
-        )
+        targets = self._mix_targets(y, classes, index, lam, lam_t)
         return Mixed(
             inputs=inputs,
             targets=targets,
@@ -321,6 +316,21 @@ class Mixer(nn.Module):
             task=self.task,
             label_smoothing=self.label_smoothing,
         )
+
+    def _mix_targets(
+        self, y: Tensor, classes: int | None, index: Tensor, lam: Tensor | float, lam_t: Tensor
+    ) -> Tensor:
+        if self.task == "multiclass" and not y.is_floating_point():
+            # integer labels: build the mixed smoothed one-hots directly
+            return F.mix_one_hot(
+                y, index, lam, cast(int, classes), label_smoothing=self.label_smoothing
+            )
+        dense = dense_targets(
+            y, task=self.task, num_classes=classes, label_smoothing=self.label_smoothing
+        )
+        if self.union:
+            return F.union_targets(dense, index, lam_t)
+        return F.mix_targets(dense, index, lam)
 
     def _identity(self, x: Tensor, y: Tensor, classes: int | None) -> Mixed:
         batch, device = x.shape[0], x.device

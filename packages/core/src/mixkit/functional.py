@@ -20,6 +20,7 @@ __all__ = [
     "box_fraction",
     "cutmix",
     "mix",
+    "mix_one_hot",
     "mix_targets",
     "one_hot",
     "pair_cross_entropy",
@@ -41,9 +42,8 @@ def mix(x: Tensor, index: Tensor, lam: Tensor | float) -> Tensor:
 
     Paper: Zhang et al., *mixup: Beyond Empirical Risk Minimization*, ICLR 2018.
 
-    One allocation (the gathered partners) and one fused in-place ``lerp`` on it: the caller's
-    tensor is never written, and the cost stays close to a single ``clone()``. Differentiable
-    with respect to ``x`` (manifold mixup, pooled embeddings).
+    One allocation and the caller's tensor is never written; the cost stays close to a single
+    ``clone()``. Differentiable with respect to ``x`` (manifold mixup, pooled embeddings).
 
     Args:
         x: ``(B, ...)`` floating tensor.
@@ -60,9 +60,25 @@ def mix(x: Tensor, index: Tensor, lam: Tensor | float) -> Tensor:
         tensor([[7.5000],
                 [2.5000]])
     """
+    if x.device.type == "cpu" and x[0].numel() >= _ROW_LOOP_MIN and not _needs_grad(x):
+        # Large CPU rows: one fused pass per row straight into the output, so the batch is
+        # read once and written once (the gather + in-place lerp below touches it twice).
+        out = torch.empty_like(x)
+        weights = lam.tolist() if isinstance(lam, Tensor) else [float(lam)] * x.shape[0]
+        rows, out_rows = x.unbind(0), out.unbind(0)
+        for i, (j, w) in enumerate(zip(index.tolist(), weights, strict=True)):
+            torch.lerp(rows[j], rows[i], w, out=out_rows[i])
+        return out
     out = x.index_select(0, index)  # (B, ...) partners: the one new tensor
     weight = _per_sample(lam, x.ndim, x.dtype) if isinstance(lam, Tensor) else float(lam)
     return out.lerp_(x, weight)  # out <- out + lam * (x - out)
+
+
+_ROW_LOOP_MIN = 1 << 15  # elements per sample from which the per-row CPU path wins
+
+
+def _needs_grad(x: Tensor) -> bool:
+    return x.requires_grad and torch.is_grad_enabled()
 
 
 def mix_targets(targets: Tensor, index: Tensor, lam: Tensor | float) -> Tensor:
@@ -77,6 +93,35 @@ def mix_targets(targets: Tensor, index: Tensor, lam: Tensor | float) -> Tensor:
         lam: float or ``(B,)``.
     """
     return mix(targets, index, lam)
+
+
+def mix_one_hot(
+    labels: Tensor,
+    index: Tensor,
+    lam: Tensor | float,
+    num_classes: int,
+    *,
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """``mix_targets(one_hot(labels, C, label_smoothing=s), index, lam)`` without the one-hots.
+
+    One ``(B, C)`` fill and two scatters of ``B`` values: for integer labels (the common case)
+    it touches the ``(B, C)`` targets once instead of four times.
+    """
+    batch = labels.shape[0]
+    out = torch.full(
+        (batch, num_classes),
+        label_smoothing / num_classes,
+        dtype=torch.float32,
+        device=labels.device,
+    )
+    if isinstance(lam, Tensor):
+        own = lam.to(torch.float32).unsqueeze(1) * (1.0 - label_smoothing)  # (B, 1)
+    else:
+        own = torch.full((batch, 1), float(lam) * (1.0 - label_smoothing), device=labels.device)
+    partner = (1.0 - label_smoothing) - own
+    out.scatter_add_(1, labels.long().unsqueeze(1), own)
+    return out.scatter_add_(1, labels.long().index_select(0, index).unsqueeze(1), partner)
 
 
 def union_targets(targets: Tensor, index: Tensor, lam: Tensor) -> Tensor:
@@ -112,7 +157,9 @@ def one_hot(
     """
     off = label_smoothing / num_classes
     out = torch.full((labels.shape[0], num_classes), off, dtype=dtype, device=labels.device)
-    return out.scatter_(1, labels.long().unsqueeze(1), 1.0 - label_smoothing + off)
+    on = torch.full((labels.shape[0], 1), 1.0 - label_smoothing, dtype=dtype, device=labels.device)
+    # added, not written: the same float arithmetic as mix_one_hot, so lam = 1 is bit-exact
+    return out.scatter_add_(1, labels.long().unsqueeze(1), on)
 
 
 def smooth_targets(targets: Tensor, label_smoothing: float, *, multilabel: bool = False) -> Tensor:
@@ -180,7 +227,7 @@ def cutmix(x: Tensor, index: Tensor, box: Tensor) -> Tensor:
     if box.shape[0] == 1:  # one box for the batch: gather only the box region of the partners
         region = (slice(None), slice(None), *(slice(a, b) for a, b in box[0].tolist()))
         out = x.clone()
-        if x.requires_grad and torch.is_grad_enabled():  # out= kernels are not differentiable
+        if _needs_grad(x):  # out= kernels are not differentiable
             out[region] = x[region].index_select(0, index)
         else:
             torch.index_select(x[region], 0, index, out=out[region])  # straight into the box

@@ -1,0 +1,46 @@
+# The README's two commands. Each sets itself up (idempotently) before it runs.
+#   make demo   set up, then run the main job
+#   make test   set up, then lint, type-check and run the whole test suite
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.mixkit-installed
+# every distribution in the repo, installed editable
+DISTS  := $(sort $(dir $(wildcard packages/*/pyproject.toml integrations/*/pyproject.toml)))
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: setup system-deps demo test lint typecheck pytest bench clean
+
+setup: $(STAMP) system-deps
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python constraints.txt requirements-dev.txt $(addsuffix pyproject.toml,$(DISTS))
+	$(PIP_INSTALL) -r requirements-dev.txt $(addprefix -e ,$(DISTS))
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/install_system_deps.sh
+
+demo: setup
+	$(PY) examples/image_classification.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy --strict packages/core/src
+
+pytest: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test: setup lint typecheck pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_mixing.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
