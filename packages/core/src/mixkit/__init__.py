@@ -12,7 +12,9 @@ from mixkit._mixed import Mixed, mixed_loss
 from mixkit._mixer import Mixer, MixUp
 from mixkit._pairing import Pairing, RandomPairing
 from mixkit._params import MixParams
+from mixkit._relabel import Relabel
 from mixkit._schedules import AutoSwitch, LinearDecay, OffAfter, Schedule
+from mixkit._weighting import Weighting
 
 __version__ = "0.1.0"
 
@@ -28,7 +30,9 @@ __all__ = [
     "Pairing",
     "RandomChoice",
     "RandomPairing",
+    "Relabel",
     "Schedule",
+    "Weighting",
     "__version__",
     "functional",
     "mixed_loss",

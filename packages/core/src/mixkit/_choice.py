@@ -108,15 +108,19 @@ class RandomChoice(nn.Module):
         weights = torch.tensor(self.p, dtype=torch.float64)
         return int(torch.multinomial(weights, 1, generator=self.generator))
 
-    def draw(self, x: Tensor, *, lam: float | None = None) -> MixParams:
+    def draw(
+        self, x: Tensor, *, lam: float | None = None, features: Tensor | None = None
+    ) -> MixParams:
         """Choose a mixer and draw its parameters; ``params.choice`` records which."""
         if not (self.enabled and self.training):
             x = self._children()[0]._check_inputs(x)
             return MixParams.identity(x.shape[0]).replace(choice=0)
         k = self._choose()
-        return self._children()[k].draw(x, lam=lam).replace(choice=k)
+        return self._children()[k].draw(x, lam=lam, features=features).replace(choice=k)
 
-    def mix(self, x: Tensor, y: Tensor, params: MixParams) -> Mixed:
+    def mix(
+        self, x: Tensor, y: Tensor, params: MixParams, *, features: Tensor | None = None
+    ) -> Mixed:
         """Apply the parameters with the mixer that drew them."""
         if not isinstance(params, MixParams) or params.choice is None:
             fail(
@@ -124,16 +128,16 @@ class RandomChoice(nn.Module):
                 "MixParams drawn by RandomChoice.draw (with .choice)",
                 describe(params),
             )
-        return self._children()[params.choice].mix(x, y, params)
+        return self._children()[params.choice].mix(x, y, params, features=features)
 
-    def forward(self, x: Tensor, y: Tensor) -> Mixed:
+    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> Mixed:
         children = self._children()
         if not (self.enabled and self.training):
             first = children[0]
             x, classes = first._check(x, y)
             return first._identity(x, y, classes)
         chosen = children[self._choose()]
-        out: Mixed = chosen(x, y)
+        out: Mixed = chosen(x, y, features=features)
         for m in children:  # one clock for all: step-based schedules stay in sync
             m.set_step(chosen.step)
         return out

@@ -26,6 +26,7 @@ from mixkit._params import (
     skip_rows,
     spread_pair_lam,
 )
+from mixkit._relabel import Relabel
 from mixkit._schedules import Schedule
 from mixkit._targets import TASKS, Task, check_labels, dense_targets
 from mixkit._validation import (
@@ -38,6 +39,7 @@ from mixkit._validation import (
     fail,
     shape_str,
 )
+from mixkit._weighting import Weighting
 
 __all__ = ["MixUp", "Mixer"]
 
@@ -74,6 +76,8 @@ class Mixer(nn.Module):
         task: Task = "multiclass",
         union: bool = False,
         pairing: Pairing | None = None,
+        weighting: Weighting | None = None,
+        relabel: Relabel | None = None,
         schedule: Schedule | None = None,
         generator: torch.Generator | None = None,
         enabled: bool = True,
@@ -107,6 +111,21 @@ class Mixer(nn.Module):
                 "random pairing with mode='pair' (it pairs samples two by two)",
                 f"pairing={self.pairing!r}",
             )
+        if weighting is not None and not isinstance(weighting, Weighting):
+            fail(
+                owner,
+                "weighting to be a mixkit Weighting or None",
+                describe(weighting),
+                type_error=True,
+            )
+        self.weighting = weighting
+        if relabel is not None and not isinstance(relabel, Relabel):
+            fail(
+                owner, "relabel to be a mixkit Relabel or None", describe(relabel), type_error=True
+            )
+        if relabel is not None and self.task != "multiclass":
+            fail(owner, "a relabel only with task='multiclass'", f"task={self.task!r}")
+        self.relabel = relabel
         if schedule is not None and not isinstance(schedule, Schedule):
             fail(
                 owner,
@@ -195,6 +214,7 @@ class Mixer(nn.Module):
     # -- validation -----------------------------------------------------------------------
 
     def _check_inputs(self, x: object) -> Tensor:
+        """Validate the batch ``x`` (subclasses add their own requirements)."""
         owner = type(self).__name__
         if not isinstance(x, Tensor):
             fail(owner, "x to be a torch.Tensor", describe(x), type_error=True)
@@ -219,26 +239,60 @@ class Mixer(nn.Module):
             type(self).__name__, y, x, task=self.task, num_classes=self.num_classes
         )
 
+    def _check_features(self, features: object, x: Tensor) -> Tensor | None:
+        """``None`` or ``(B, ...)`` floating features aligned with ``x`` (returned detached)."""
+        if features is None:
+            return None
+        owner = type(self).__name__
+        if not isinstance(features, Tensor) or not features.is_floating_point():
+            fail(
+                owner,
+                "features to be a floating-point torch.Tensor or None",
+                describe(features),
+                type_error=not isinstance(features, Tensor),
+            )
+        if features.ndim == 0 or features.shape[0] != x.shape[0]:
+            fail(
+                owner,
+                f"features with batch size {x.shape[0]} (the batch size of x)",
+                f"features of shape {shape_str(features.shape)}",
+            )
+        if features.device != x.device:
+            fail(
+                owner, f"features on the device of x ({x.device})", f"features on {features.device}"
+            )
+        return features.detach()
+
+    @staticmethod
+    def _flat(x: Tensor, features: Tensor | None) -> Tensor:
+        """``(B, D)`` float features: the caller's, or the flattened inputs (no gradient)."""
+        source = x if features is None else features
+        return source.detach().reshape(source.shape[0], -1).float()
+
     # -- draw -----------------------------------------------------------------------------
 
-    def draw(self, x: Tensor, *, lam: float | None = None) -> MixParams:
+    def draw(
+        self, x: Tensor, *, lam: float | None = None, features: Tensor | None = None
+    ) -> MixParams:
         """Draw the parameters for batch ``x`` (advances the generator; nothing is mixed).
 
         Args:
-            x: the batch (only its shape is used by the built-in mixers).
+            x: the batch (its shape; its values only for pairings that look at the samples).
             lam: fix lam instead of sampling it (tests, ablations); partners are still drawn.
+            features: ``(B, ...)`` representation for the pairing (default: flattened ``x``).
 
         Returns:
             :class:`mixkit.MixParams`; identity parameters when the mixer is not active.
         """
         x = self._check_inputs(x)
+        feats = self._check_features(features, x)
         if lam is not None:
             lam = check_float(f"{type(self).__name__}.draw", "lam", lam, low=0.0, high=1.0)
         if not self._active():
             return MixParams.identity(x.shape[0])
-        return self._draw(x, lam)
+        return self._draw(x, lam, feats)
 
-    def _draw(self, x: Tensor, fixed_lam: float | None) -> MixParams:
+    def _draw(self, x: Tensor, fixed_lam: float | None, features: Tensor | None) -> MixParams:
         # The order of draws is fixed (lam, partners, op, skips): same seed, same batch.
         gen = self._generator()
         alpha, p = self._effective()
@@ -253,8 +307,8 @@ class Mixer(nn.Module):
             lam = draw_lam(self.mode, batch, alpha, gen)
             if fixed_lam is not None:
                 lam.fill_(fixed_lam)
-            features = x.detach().reshape(batch, -1) if self.pairing.needs_features else None
-            index = self.pairing.pair(batch, features, gen)
+            flat = self._flat(x, features) if self.pairing.needs_features else None
+            index = self.pairing.pair(batch, flat, gen)
             pair_id = None
         lam, box = self._draw_op(x, lam, index, gen)
         if p < 1.0:
@@ -267,22 +321,25 @@ class Mixer(nn.Module):
         """Extra draws of the input operation; returns the (possibly corrected) lam and a box."""
         return lam, None
 
-    # -- apply ----------------------------------------------------------------------------
+    # -- mix ------------------------------------------------------------------------------
 
-    def mix(self, x: Tensor, y: Tensor, params: MixParams) -> Mixed:
+    def mix(
+        self, x: Tensor, y: Tensor, params: MixParams, *, features: Tensor | None = None
+    ) -> Mixed:
         """Mix ``x`` and its labels ``y`` with given parameters (no randomness).
 
         Use it to mix two aligned things with the same draw (say, an image and its mask), or
         with parameters from :meth:`draw` (possibly changed with ``params.replace``).
         """
         x, classes = self._check(x, y)
+        feats = self._check_features(features, x)
         if not isinstance(params, MixParams) or params.batch_size != x.shape[0]:
             fail(
                 f"{type(self).__name__}.mix",
                 f"MixParams for a batch of {x.shape[0]}",
                 describe(params),
             )
-        return self._mix(x, y, params, classes)
+        return self._mix(x, y, params, classes, feats)
 
     def _mix_inputs(
         self, x: Tensor, params: MixParams, index: Tensor, lam: Tensor | float
@@ -290,7 +347,14 @@ class Mixer(nn.Module):
         """The input operation (here the mixup lerp)."""
         return F.mix(x, index, lam)
 
-    def _mix(self, x: Tensor, y: Tensor, params: MixParams, classes: int | None) -> Mixed:
+    def _mix(
+        self,
+        x: Tensor,
+        y: Tensor,
+        params: MixParams,
+        classes: int | None,
+        features: Tensor | None = None,
+    ) -> Mixed:
         device = x.device
         index, lam_t = params.index, params.lam
         if device.type != "cpu":
@@ -303,6 +367,16 @@ class Mixer(nn.Module):
             lam = float(lam_np[0])
         inputs = self._mix_inputs(x, params, index, lam)
         targets = self._mix_targets(y, classes, index, lam, lam_t)
+        if self.weighting is not None:
+            weights = self.weighting.weights(self._flat(x, features), index, lam_t).float()
+        else:
+            weights = torch.ones(x.shape[0], dtype=torch.float32, device=device)
+        if self.relabel is not None:
+            mixed_features = None if features is None else F.mix(features.float(), index, lam)
+            relabelled = self.relabel.relabel(inputs, mixed_features, targets)
+            # only rows that were really mixed: lam = 1 and self-pairs stay the identity
+            moved = (lam_t < 1) & (index != torch.arange(x.shape[0], device=device))
+            targets = torch.where(moved.unsqueeze(1), relabelled.to(targets.dtype), targets)
         return Mixed(
             inputs=inputs,
             targets=targets,
@@ -310,11 +384,12 @@ class Mixer(nn.Module):
             y_b=y.index_select(0, index),
             lam=lam_t,
             index=index,
-            weights=torch.ones(x.shape[0], dtype=torch.float32, device=device),
+            weights=weights,
             params=params,
             source=x,
             task=self.task,
             label_smoothing=self.label_smoothing,
+            relabelled=self.relabel is not None,
         )
 
     def _mix_targets(
@@ -355,11 +430,17 @@ class Mixer(nn.Module):
 
     # -- call -----------------------------------------------------------------------------
 
-    def forward(self, x: Tensor, y: Tensor) -> Mixed:
-        """Mix a batch: ``x`` ``(B, ...)`` float, ``y`` labels (see the class docs)."""
+    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> Mixed:
+        """Mix a batch: ``x`` ``(B, ...)`` float, ``y`` labels (see the class docs).
+
+        ``features`` (optional, ``(B, ...)``) is the representation that pairings and weightings
+        measure distances on (manifold k-mixup, Local Mixup on embeddings); by default they use
+        the flattened inputs.
+        """
         x, classes = self._check(x, y)
+        feats = self._check_features(features, x)
         if self._active():
-            out = self._mix(x, y, self._draw(x, None), classes)
+            out = self._mix(x, y, self._draw(x, None, feats), classes, feats)
         else:
             out = self._identity(x, y, classes)
         if self.training:
@@ -381,6 +462,8 @@ class Mixer(nn.Module):
             "task": (self.task, "multiclass"),
             "union": (self.union, False),
             "pairing": (self.pairing, None),
+            "weighting": (self.weighting, None),
+            "relabel": (self.relabel, None),
             "schedule": (self.schedule, None),
             "enabled": (self.enabled, True),
             "check_finite": (self.check_finite, False),

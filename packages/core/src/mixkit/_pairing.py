@@ -20,8 +20,8 @@ class Pairing(abc.ABC):
 
     Attributes:
         needs_features: True when :meth:`pair` looks at the samples (optimal transport,
-            nearest neighbours); the mixer then passes ``(B, D)`` features (the flattened inputs,
-            or what the caller gives as ``features=``).
+            nearest neighbours); the mixer then passes ``(B, D)`` float features (the flattened
+            inputs, or what the caller gives as ``features=``), on the data's device, detached.
     """
 
     needs_features: bool = False
