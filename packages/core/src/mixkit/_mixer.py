@@ -171,22 +171,38 @@ class Mixer(nn.Module):
         if self.schedule is not None:
             self.schedule.report(value, epoch=self.epoch, step=self.step)
 
+    def _strategies(self) -> dict[str, Any]:
+        return {
+            "pairing": self.pairing,
+            "weighting": self.weighting,
+            "relabel": self.relabel,
+            "schedule": self.schedule,
+        }
+
     def get_extra_state(self) -> dict[str, Any]:
-        """Generator state, progress and schedule state: what a bit-exact resume needs."""
+        """Generator state, progress, and the state of every strategy that has one (a fitted
+        relabelling, the automatic switch): what a bit-exact resume needs."""
+        strategies = {
+            name: s.state_dict()
+            for name, s in self._strategies().items()
+            if s is not None and hasattr(s, "state_dict")
+        }
         return {
             "generator": self.generator.get_state(),
             "seed": self._seed,
             "epoch": self.epoch,
             "step": self.step,
-            "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "strategies": strategies,
         }
 
     def set_extra_state(self, state: Mapping[str, Any]) -> None:
         self.generator.set_state(state["generator"])
         self._seed = int(state["seed"])
         self._clock.epoch, self._clock.step = int(state["epoch"]), int(state["step"])
-        if self.schedule is not None and state["schedule"] is not None:
-            self.schedule.load_state_dict(dict(state["schedule"]))
+        for name, strategy in self._strategies().items():
+            saved = state["strategies"].get(name)
+            if saved is not None and strategy is not None and hasattr(strategy, "load_state_dict"):
+                strategy.load_state_dict(saved)
 
     def _generator(self) -> torch.Generator:
         # A DataLoader worker holds a copy of the mixer; without this, every worker would
