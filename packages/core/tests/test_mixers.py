@@ -274,8 +274,10 @@ def test_random_choice_uses_both_and_respects_p() -> None:
         p=[0.25, 0.75],
         generator=gen(3),
     )
-    kinds = [mixer(x, y).params.box is not None for _ in range(400)]
+    outs = [mixer(x, y) for _ in range(400)]
+    kinds = [out.params.box is not None for out in outs]
     assert 0.68 < sum(kinds) / 400 < 0.82
+    assert [out.params.choice == 1 for out in outs] == kinds, "the choice is recorded"
     params = mixer.draw(x)
     assert params.choice in (0, 1)
     out = mixer.mix(x, y, params)

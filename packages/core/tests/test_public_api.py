@@ -11,11 +11,19 @@ def test_core_public_names() -> None:
     assert mixkit.__all__ == [
         "AutoSwitch",
         "CutMix",
+        "GenLabel",
+        "GenLabelMixUp",
+        "KMixUp",
         "LinearDecay",
+        "LocalMixUp",
+        "LocalPairing",
+        "LocalWeights",
         "MixParams",
         "MixUp",
+        "MixUpE",
         "Mixed",
         "Mixer",
+        "OTPairing",
         "OffAfter",
         "Pairing",
         "RandomChoice",
@@ -25,6 +33,7 @@ def test_core_public_names() -> None:
         "Weighting",
         "__version__",
         "functional",
+        "mean_input",
         "mixed_loss",
     ]
     for name in mixkit.__all__:

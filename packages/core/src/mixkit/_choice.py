@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -136,11 +137,13 @@ class RandomChoice(nn.Module):
             first = children[0]
             x, classes = first._check(x, y)
             return first._identity(x, y, classes)
-        chosen = children[self._choose()]
+        k = self._choose()
+        chosen = children[k]
         out: Mixed = chosen(x, y, features=features)
         for m in children:  # one clock for all: step-based schedules stay in sync
             m.set_step(chosen.step)
-        return out
+        # record which mixer drew the batch (MixupE reads that mixer's alpha)
+        return dataclasses.replace(out, params=out.params.replace(choice=k))
 
     def extra_repr(self) -> str:
         return f"p={[round(v, 4) for v in self.p]}"
