@@ -105,13 +105,13 @@ def test_core_declares_ranges_of_its_four_dependencies(wheels: dict[str, Path]) 
         assert all(spec.operator in (">=", "<") for spec in r.specifier), f"{r} pins"
 
 
-def test_core_installs_and_imports_with_only_its_dependencies(
-    wheels: dict[str, Path], tmp_path: Path
-) -> None:
-    # A clean venv. pip writes only mixkit into it (--no-deps): the dependencies are made
-    # visible read-only through a .pth file pointing at a folder of links to exactly the
-    # distributions core's requirements need. Nothing ever installs through those links.
-    venv = tmp_path / "clean"
+def _clean_venv_with(
+    tmp_path: Path, name: str, requirements: list[str], wheel_files: list[Path]
+) -> Path:
+    """A venv holding only ``wheel_files`` (installed with --no-deps) plus, read-only through a
+    .pth file, links to exactly the installed distributions ``requirements`` need. Nothing is
+    ever installed through those links. Returns the venv's python."""
+    venv = tmp_path / name
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
     site = Path(
@@ -122,18 +122,18 @@ def test_core_installs_and_imports_with_only_its_dependencies(
             text=True,
         ).stdout.strip()
     )
-    view = tmp_path / "core-deps"
+    view = tmp_path / f"{name}-deps"
     view.mkdir()
     needed: set[str] = set()
-    for req in ("torch", "numpy", "scipy", "pot"):
+    for req in requirements:
         needed |= _requirement_closure(req)
-    for name in sorted(needed):
-        dist = metadata.distribution(name)
+    for dist_name in sorted(needed):
+        dist = metadata.distribution(dist_name)
         for top in {Path(str(f)).parts[0] for f in dist.files or []} - {".."}:
             src = Path(str(dist.locate_file(top)))
             if src.exists() and not (view / top).exists():
                 os.symlink(src, view / top)
-    (site / "core-deps.pth").write_text(str(view) + "\n")
+    (site / f"{name}-deps.pth").write_text(str(view) + "\n")
     subprocess.run(
         [
             sys.executable,
@@ -146,28 +146,74 @@ def test_core_installs_and_imports_with_only_its_dependencies(
             "--no-index",
             "-q",
             "--no-warn-script-location",
-            str(wheels["mixkit"]),
+            *map(str, wheel_files),
         ],
         check=True,
     )
     check = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(py), "check"], capture_output=True, text=True
     )
-    assert check.returncode == 0, check.stdout + check.stderr  # core's requirements are met
-    probe = (
-        "import sys, mixkit, mixkit.functional, mixkit.testing\n"
-        "m = mixkit.MixUp(num_classes=3)\n"
-        "import torch\n"
-        "out = m(torch.randn(4, 2), torch.tensor([0, 1, 2, 0]))\n"
-        f"bad = [f for f in {FRAMEWORKS!r} if f in sys.modules]\n"
-        "assert not bad, bad\n"
-        "print(mixkit.__version__, mixkit.__file__)\n"
-    )
-    result = subprocess.run([str(py), "-c", probe], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr  # the wheels' requirements are met
+    return py
+
+
+def _probe(py: Path, code: str, venv: Path, absent: list[str]) -> None:
+    """Run ``code`` in the clean venv; the package must come from the wheel, and ``absent``
+    frameworks must be neither imported nor importable."""
+    code += f"\nbad = [f for f in {absent!r} if f in sys.modules]\nassert not bad, bad\n"
+    result = subprocess.run([str(py), "-c", "import sys\n" + code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    version, location = result.stdout.split()
-    assert version == "0.1.0"
-    assert location.startswith(str(venv)), "mixkit must come from the wheel, not the checkout"
-    for framework in FRAMEWORKS:
-        absent = subprocess.run([str(py), "-c", f"import {framework}"], capture_output=True)
-        assert absent.returncode != 0, f"{framework} leaked into the clean environment"
+    assert result.stdout.strip().startswith(str(venv)), result.stdout
+    for framework in absent:
+        gone = subprocess.run([str(py), "-c", f"import {framework}"], capture_output=True)
+        assert gone.returncode != 0, f"{framework} leaked into the clean environment"
+
+
+CORE_DEPS = ["torch", "numpy", "scipy", "pot"]
+
+
+def test_core_installs_and_imports_with_only_its_dependencies(
+    wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    py = _clean_venv_with(tmp_path, "core", CORE_DEPS, [wheels["mixkit"]])
+    code = (
+        "import mixkit, mixkit.functional, mixkit.testing, torch\n"
+        "m = mixkit.MixUp(num_classes=3)\n"
+        "out = m(torch.randn(4, 2), torch.tensor([0, 1, 2, 0]))\n"
+        "assert mixkit.__version__ == '0.1.0'\n"
+        "print(mixkit.__file__)\n"
+    )
+    _probe(py, code, tmp_path / "core", FRAMEWORKS)
+
+
+def test_sklearn_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: Path) -> None:
+    py = _clean_venv_with(
+        tmp_path,
+        "sklearn",
+        [*CORE_DEPS, "scikit-learn"],
+        [wheels["mixkit"], wheels["mixkit-sklearn"]],
+    )
+    code = (
+        "import mixkit_sklearn\n"
+        "from sklearn.datasets import load_iris\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "clf = mixkit_sklearn.MixUpClassifier(LogisticRegression(max_iter=500), random_state=0)\n"
+        "assert clf.fit(X, y).score(X, y) > 0.9\n"
+        "print(mixkit_sklearn.__file__)\n"
+    )
+    _probe(py, code, tmp_path / "sklearn", [f for f in FRAMEWORKS if f != "sklearn"])
+
+
+def test_extras_name_the_integrations(wheels: dict[str, Path]) -> None:
+    from packaging.requirements import Requirement
+
+    extras: dict[str, set[str]] = {}
+    for text in _wheel_requirements(wheels["mixkit"]):
+        req = Requirement(text)
+        if req.marker is not None:
+            for extra in ("sklearn", "all"):
+                if req.marker.evaluate({"extra": extra}):
+                    extras.setdefault(extra, set()).add(req.name)
+    assert extras["sklearn"] == {"mixkit-sklearn"}
+    assert extras["all"] >= extras["sklearn"]
