@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 import torch
@@ -334,3 +336,28 @@ def test_dataloader_workers_draw_differently() -> None:
     torch.manual_seed(0)
     again = list(loader)
     assert all(torch.equal(a, b) for a, b in zip(lams, again, strict=True))
+
+
+class _WithLengths(MixUp):
+    """A mixer taking an extra per-batch argument, as integration mixers (audio) do."""
+
+    seen: ClassVar[list[object]] = []
+
+    def forward(self, x, y, *, features=None, lengths=None):  # type: ignore[no-untyped-def,override]
+        self.seen.append(lengths)
+        return super().forward(x, y, features=features)
+
+
+def test_random_choice_passes_extra_arguments_and_disables_every_mixer() -> None:
+    x, y = batch()
+    a, b = _WithLengths(num_classes=10), _WithLengths(num_classes=10)
+    mixer = RandomChoice([a, b], generator=gen())
+    lengths = torch.arange(8)
+    mixer(x, y, lengths=lengths)
+    assert _WithLengths.seen[-1] is lengths
+    mixer.enabled = False
+    assert not a.enabled and not b.enabled
+    out = mixer(x, y, lengths=lengths)
+    assert out.inputs is x and not out.applied
+    mixer.enabled = True
+    assert a.enabled and b.enabled

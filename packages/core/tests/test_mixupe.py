@@ -832,3 +832,14 @@ def test_overtraining_switch_example(tmp_path: Path) -> None:
             rf"{re.escape(method)}\s+final test MSE [\d.]+ \(best [\d.]+ at step \d+\)", stdout
         )
     assert re.search(r"AutoSwitch: (mixing switched off at step \d+|never switched off)", stdout)
+
+
+def test_mixupe_refuses_a_mixer_without_beta_lam() -> None:
+    message = (
+        "MixUpE: expected mixers that draw lam from Beta(alpha, alpha) with alpha > 0 (the MixupE "
+        "weight 1 - m = alpha / (2 alpha + 1) is 0 at alpha = 0), got MixUp with alpha=0.0"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MixUpE(MixUp(alpha=0.0, num_classes=3))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MixUpE(RandomChoice([MixUp(num_classes=3), MixUp(alpha=0.0, num_classes=3)]))

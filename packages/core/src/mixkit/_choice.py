@@ -30,7 +30,8 @@ class RandomChoice(nn.Module):
         p: probabilities of each (non-negative, normalised); default uniform.
         generator: CPU ``torch.Generator`` for the choice (each mixer keeps its own for its
             draws).
-        enabled: when False, the identity (the first mixer's identity result).
+        enabled: when False, every mixer is disabled: the identity (the first mixer's
+            identity result, so an integration's result type is kept).
 
     ``set_epoch`` / ``set_step`` / ``report`` / ``train`` / ``eval`` reach every mixer;
     ``state_dict`` holds the choice generator and every mixer's state.
@@ -77,12 +78,24 @@ class RandomChoice(nn.Module):
             total = sum(probs)
             probs = [v / total for v in probs]
         self.p = probs
+        self._enabled = True
         self.enabled = check_bool(owner, "enabled", enabled)
         gen = check_generator(owner, generator)
         if gen is None:
             seed = int(torch.empty((), dtype=torch.int64).random_().item()) & _SEED_MASK
             gen = torch.Generator().manual_seed(seed)
         self.generator = gen
+
+    @property
+    def enabled(self) -> bool:
+        """Off means every mixer is off (setting it sets theirs): exactly the identity."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._enabled = check_bool(type(self).__name__, "enabled", value)
+        for m in self._children():
+            m.enabled = self._enabled
 
     def set_epoch(self, epoch: int) -> None:
         for m in self._children():
@@ -110,17 +123,29 @@ class RandomChoice(nn.Module):
         return int(torch.multinomial(weights, 1, generator=self.generator))
 
     def draw(
-        self, x: Tensor, *, lam: float | None = None, features: Tensor | None = None
+        self,
+        x: Tensor,
+        *,
+        lam: float | None = None,
+        features: Tensor | None = None,
+        **kwargs: Any,
     ) -> MixParams:
-        """Choose a mixer and draw its parameters; ``params.choice`` records which."""
-        if not (self.enabled and self.training):
-            x = self._children()[0]._check_inputs(x)
-            return MixParams.identity(x.shape[0]).replace(choice=0)
-        k = self._choose()
-        return self._children()[k].draw(x, lam=lam, features=features).replace(choice=k)
+        """Choose a mixer and draw its parameters; ``params.choice`` records which.
+
+        Extra keyword arguments (e.g. audio ``lengths``) go to the chosen mixer.
+        """
+        children = self._children()
+        k = self._choose() if self.enabled and self.training else 0
+        return children[k].draw(x, lam=lam, features=features, **kwargs).replace(choice=k)
 
     def mix(
-        self, x: Tensor, y: Tensor, params: MixParams, *, features: Tensor | None = None
+        self,
+        x: Tensor,
+        y: Tensor,
+        params: MixParams,
+        *,
+        features: Tensor | None = None,
+        **kwargs: Any,
     ) -> Mixed:
         """Apply the parameters with the mixer that drew them."""
         if not isinstance(params, MixParams) or params.choice is None:
@@ -129,17 +154,20 @@ class RandomChoice(nn.Module):
                 "MixParams drawn by RandomChoice.draw (with .choice)",
                 describe(params),
             )
-        return self._children()[params.choice].mix(x, y, params, features=features)
+        out: Mixed = self._children()[params.choice].mix(x, y, params, features=features, **kwargs)
+        return out
 
-    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> Mixed:
+    def forward(
+        self, x: Tensor, y: Tensor, *, features: Tensor | None = None, **kwargs: Any
+    ) -> Mixed:
+        """Mix with one mixer chosen at random (the first one's identity when off).
+
+        Extra keyword arguments (e.g. audio ``lengths``) go to the chosen mixer.
+        """
         children = self._children()
-        if not (self.enabled and self.training):
-            first = children[0]
-            x, classes = first._check(x, y)
-            return first._identity(x, y, classes)
-        k = self._choose()
+        k = self._choose() if self.enabled and self.training else 0
         chosen = children[k]
-        out: Mixed = chosen(x, y, features=features)
+        out: Mixed = chosen(x, y, features=features, **kwargs)
         for m in children:  # one clock for all: step-based schedules stay in sync
             m.set_step(chosen.step)
         # record which mixer drew the batch (MixupE reads that mixer's alpha)

@@ -194,6 +194,15 @@ class MixUpE(nn.Module):
                 describe(mixer),
                 type_error=True,
             )
+        inner = [mixer] if isinstance(mixer, Mixer) else list(mixer.mixers)
+        for m in inner:
+            if isinstance(m, Mixer) and m.alpha == 0.0:
+                fail(
+                    owner,
+                    "mixers that draw lam from Beta(alpha, alpha) with alpha > 0 (the MixupE "
+                    "weight 1 - m = alpha / (2 alpha + 1) is 0 at alpha = 0)",
+                    f"{type(m).__name__} with alpha=0.0",
+                )
         self.mixer = mixer
         self.eta = check_float(owner, "eta", eta, low=0.0)
         self.tau = check_float(owner, "tau", tau, allow_inf=True)
@@ -231,22 +240,37 @@ class MixUpE(nn.Module):
     def enabled(self, value: bool) -> None:
         self.mixer.enabled = value
 
-    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> Mixed:
-        """Mix a batch with the wrapped mixer (see :meth:`mixkit.Mixer.forward`)."""
-        out: Mixed = self.mixer(x, y, features=features)
+    def forward(
+        self, x: Tensor, y: Tensor, *, features: Tensor | None = None, **kwargs: Any
+    ) -> Mixed:
+        """Mix a batch with the wrapped mixer (see :meth:`mixkit.Mixer.forward`); extra
+        keyword arguments (e.g. audio ``lengths``) go to it."""
+        out: Mixed = self.mixer(x, y, features=features, **kwargs)
         return out
 
     def draw(
-        self, x: Tensor, *, lam: float | None = None, features: Tensor | None = None
+        self,
+        x: Tensor,
+        *,
+        lam: float | None = None,
+        features: Tensor | None = None,
+        **kwargs: Any,
     ) -> MixParams:
         """The wrapped mixer's :meth:`~mixkit.Mixer.draw`."""
-        return self.mixer.draw(x, lam=lam, features=features)
+        return self.mixer.draw(x, lam=lam, features=features, **kwargs)
 
     def mix(
-        self, x: Tensor, y: Tensor, params: MixParams, *, features: Tensor | None = None
+        self,
+        x: Tensor,
+        y: Tensor,
+        params: MixParams,
+        *,
+        features: Tensor | None = None,
+        **kwargs: Any,
     ) -> Mixed:
         """The wrapped mixer's :meth:`~mixkit.Mixer.mix`."""
-        return self.mixer.mix(x, y, params, features=features)
+        out: Mixed = self.mixer.mix(x, y, params, features=features, **kwargs)
+        return out
 
     def set_epoch(self, epoch: int) -> None:
         self.mixer.set_epoch(epoch)
