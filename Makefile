@@ -32,7 +32,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy --strict packages/core/src integrations/pyg/src
+	$(VENV)/bin/mypy --strict packages/core/src integrations/pyg/src integrations/audio/src \
+		integrations/transformers/src
 	# scikit-learn ships no type information: its base classes are Any
 	$(VENV)/bin/mypy --strict --allow-subclassing-any --allow-untyped-decorators integrations/sklearn/src
 

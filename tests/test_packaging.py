@@ -221,6 +221,51 @@ def test_graph_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: Pat
     _probe(py, code, tmp_path / "graph", absent)
 
 
+def test_audio_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: Path) -> None:
+    py = _clean_venv_with(
+        tmp_path,
+        "audio",
+        [*CORE_DEPS, "torchaudio", "soundfile"],
+        [wheels["mixkit"], wheels["mixkit-audio"]],
+    )
+    code = (
+        "import torch, mixkit_audio\n"
+        "m = mixkit_audio.LoudnessMixUp(num_classes=2, policy='min')\n"
+        "x = torch.randn(2, 1, 100)\n"
+        "out = m(x, torch.tensor([0, 1]), lengths=torch.tensor([100, 60]))\n"
+        "assert out.mask.shape == (2, 100) and out.inputs.shape == x.shape\n"
+        "print(mixkit_audio.__file__)\n"
+    )
+    absent = [f for f in FRAMEWORKS if f not in ("torchaudio", "soundfile")]
+    _probe(py, code, tmp_path / "audio", absent)
+
+
+def test_hf_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: Path) -> None:
+    from packaging.requirements import Requirement
+
+    reqs = [Requirement(r) for r in _wheel_requirements(wheels["mixkit-transformers"])]
+    assert sorted(r.name.lower() for r in reqs) == [
+        "accelerate", "datasets", "mixkit", "transformers"
+    ]  # fmt: skip
+    for r in reqs:
+        assert all(spec.operator in (">=", "<") for spec in r.specifier), f"{r} pins"
+    py = _clean_venv_with(
+        tmp_path,
+        "hf",
+        [*CORE_DEPS, "transformers", "accelerate", "datasets"],
+        [wheels["mixkit"], wheels["mixkit-transformers"]],
+    )
+    code = (
+        "import mixkit, mixkit_transformers\n"
+        "from mixkit_transformers import MixUpCallback, MixUpCollator, MixUpLoss\n"
+        "MixUpCallback(mixkit.MixUp(num_classes=3))\n"
+        "assert mixkit_transformers.__version__ == '0.1.0'\n"
+        "print(mixkit_transformers.__file__)\n"
+    )
+    absent = ["sklearn", "torchaudio", "torch_geometric", "timm", "torchvision", "soundfile"]
+    _probe(py, code, tmp_path / "hf", absent)
+
+
 def test_extras_name_the_integrations(wheels: dict[str, Path]) -> None:
     from packaging.requirements import Requirement
 
@@ -228,9 +273,13 @@ def test_extras_name_the_integrations(wheels: dict[str, Path]) -> None:
     for text in _wheel_requirements(wheels["mixkit"]):
         req = Requirement(text)
         if req.marker is not None:
-            for extra in ("sklearn", "graph", "all"):
+            for extra in ("sklearn", "graph", "audio", "hf", "bench", "all"):
                 if req.marker.evaluate({"extra": extra}):
                     extras.setdefault(extra, set()).add(req.name)
     assert extras["sklearn"] == {"mixkit-sklearn"}
     assert extras["graph"] == {"mixkit-pyg"}
-    assert extras["all"] >= extras["sklearn"] | extras["graph"]
+    assert extras["audio"] == {"mixkit-audio"}
+    assert extras["hf"] == {"mixkit-transformers"}
+    assert extras["bench"] == {"mixkit-bench"}
+    integrations = ("sklearn", "graph", "audio", "hf", "bench")
+    assert extras["all"] == set().union(*(extras[e] for e in integrations))

@@ -1,0 +1,45 @@
+"""mixkit-audio: mixkit for speech and audio, with torchaudio.
+
+* :class:`WaveformMixUp`: mixup of padded waveform batches that knows each clip's length
+  (absolute or relative lengths; ``"pad"`` / ``"min"`` / ``"max"`` policy; lengths and masks
+  returned).
+* :class:`LoudnessMixUp`: the partner placed at a sampled SNR (levels over valid samples
+  only), labels following the energy share.
+* :class:`SpectrogramMixUp`: mixing after ``MelSpectrogram`` / log, linearly or in the power
+  domain; :class:`AudioPipeline` composes a mixer with a torchaudio transform and carries
+  lengths into frames (:func:`transform_lengths`).
+* Targets: soft / pair (core), multi-label union (``union=True``) and frame-level
+  ``(B, F, C)`` (``frame_targets=``, :meth:`AudioMixed.frame_loss`).
+* Every core method composes: ``pairing=`` (k-mixup), ``weighting=`` (Local Mixup),
+  ``relabel=`` (GenLabel), with distances on the clips or on ``features=`` you pass; MixupE's
+  loss takes an :class:`AudioMixed`.
+* :class:`SpokenDigits`: a spoken-digit data set synthesised offline with espeak-ng, and
+  :func:`pad_collate` to batch clips with their lengths.
+"""
+
+from mixkit_audio import functional
+from mixkit_audio._base import AudioMixer
+from mixkit_audio._digits import SpokenDigits, pad_collate
+from mixkit_audio._loudness import LoudnessMixUp
+from mixkit_audio._mixed import AudioMixed
+from mixkit_audio._params import AudioParams
+from mixkit_audio._pipeline import AudioPipeline, transform_lengths
+from mixkit_audio._spectrogram import SpectrogramMixUp
+from mixkit_audio._waveform import WaveformMixUp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioMixed",
+    "AudioMixer",
+    "AudioParams",
+    "AudioPipeline",
+    "LoudnessMixUp",
+    "SpectrogramMixUp",
+    "SpokenDigits",
+    "WaveformMixUp",
+    "__version__",
+    "functional",
+    "pad_collate",
+    "transform_lengths",
+]

@@ -1,0 +1,67 @@
+"""Waveform mixup for padded batches of clips of different lengths (the amplitude rule)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mixkit_audio._base import AudioMixer
+
+__all__ = ["WaveformMixUp"]
+
+
+class WaveformMixUp(AudioMixer):
+    r"""Mixup of raw waveforms that knows each clip's length: the classic amplitude lerp.
+
+    .. math::
+        \tilde x_i[t] = \lambda\, x_i[t] + (1-\lambda)\, x_j[t],\quad
+        \tilde y_i = \lambda y_i + (1-\lambda) y_j,\quad
+        \lambda \sim \mathrm{Beta}(\alpha, \alpha)
+
+    where samples past a clip's length are silence (0), and the mixed row is then cut to the
+    length the ``policy`` gives: ``"pad"`` the original's (default), ``"min"`` the shorter
+    clip's (ESPnet's truncation), ``"max"`` the longer clip's.
+
+    Paper: Zhang et al., *mixup*, ICLR 2018 (arXiv 1710.09412); on speech, Medennikov et al.,
+    *An Investigation of Mixup Training Strategies for Acoustic Models in ASR*, Interspeech 2018.
+
+    Args:
+        alpha: Beta concentration, ``>= 0`` (default 1.0).
+        policy: ``"pad"``, ``"min"`` or ``"max"``, see above.
+        **kwargs: every other argument of :class:`mixkit.MixUp` (``mode``, ``p``,
+            ``num_classes``, ``task``, ``union``, ``pairing``, ``weighting``, ``relabel``,
+            ``schedule``, ``generator``, ``enabled``, ...).
+
+    Call: ``mixer(x, y, lengths=None, features=None, frame_targets=None)`` with ``x`` of shape
+    ``(B, T)`` (mono) or ``(B, channels, T)``; returns :class:`mixkit_audio.AudioMixed` with the
+    mixed ``lengths`` and ``mask``.
+
+    Raises:
+        ValueError / TypeError: integer (PCM) audio, an empty batch, lengths of the wrong shape,
+            longer than ``T`` or relative lengths outside ``[0, 1]``, ... each naming the
+            argument, what was expected and what came.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> mixer = WaveformMixUp(alpha=0.4, num_classes=10, generator=g)
+        >>> x = torch.randn(4, 1, 16000)  # a padded batch of clips
+        >>> lengths = torch.tensor([16000, 12000, 8000, 15000])
+        >>> mixed = mixer(x, torch.tensor([0, 1, 2, 3]), lengths=lengths)
+        >>> mixed.lengths.tolist()  # policy "pad": each row keeps its own length
+        [16000, 12000, 8000, 15000]
+        >>> bool(mixed.inputs[2, :, 8000:].eq(0).all())  # padding stays silent
+        True
+
+    .. note::
+        The bug this class exists for (ast#39, EfficientAT#25): mixing padded batches as if
+        every clip were full lets one clip's padding (or zeros) dilute, or the partner's tail
+        leak into, the other's valid region, and masks and lengths no longer describe the mix.
+        With ``"pad"`` or ``"max"`` a short partner is heard only over its own length while the
+        labels keep the classic weight ``lam``; use ``"min"`` or
+        :class:`mixkit_audio.LoudnessMixUp` (whose labels follow the energy actually in the
+        mix) when that matters. Distances (Local Mixup, k-mixup) on raw waveforms compare
+        sample by sample, which says little about what a clip contains: pass
+        ``features=`` (log-mel statistics, embeddings) for those methods.
+    """
+
+    def __init__(self, *, alpha: float = 1.0, policy: str = "pad", **kwargs: Any) -> None:
+        super().__init__(alpha=alpha, policy=policy, **kwargs)

@@ -1,0 +1,276 @@
+"""Mixing at a model's boundary: a forward pre-hook mixes the batch, a forward hook sets the loss.
+
+:class:`ModelHooks` is the mechanism under :class:`mixkit_transformers.MixUpCallback` (which
+adds Trainer's events, checkpoint state and logging). While the model is in training mode, each
+call ``model(**batch)``:
+
+1. (pre-hook) takes the labels out of the call, seeds the mixer's generators for this
+   micro-batch from ``(seed, rank, step, micro)``, mixes ``batch[key]`` (and the aligned
+   attention mask) and passes the mixed batch on;
+2. (forward hook) computes the mixed loss from the logits and puts it in the output.
+
+The model never sees the labels, so it neither computes a loss of its own nor infers a
+``problem_type`` from them. Calls the hooks make themselves (MixupE's clean pass, the
+``features`` function) pass through untouched.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import torch
+from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
+
+from mixkit import Mixed
+from mixkit._validation import fail
+from mixkit_transformers._loss import accumulated_samples, reduce_loss
+from mixkit_transformers._mixers import (
+    accepts_lengths,
+    derive_seed,
+    drivers,
+    generators,
+    inner_mixers,
+)
+from mixkit_transformers._outputs import fit_logits, logits_of, mix_attention_mask, with_loss
+
+__all__ = ["FeaturesFn", "MixStats", "ModelHooks"]
+
+FeaturesFn = Callable[[nn.Module, Mapping[str, Any]], Tensor]
+NUM_ITEMS = "num_items_in_batch"
+
+
+@dataclass
+class _Pending:
+    """What the pre-hook hands the forward hook for one micro-batch."""
+
+    mixed: Mixed
+    clean: dict[str, Any]
+    mixed_kwargs: dict[str, Any]
+    num_items: Tensor | int | None
+    items_per_sample: int
+
+
+@dataclass
+class MixStats:
+    """Mixing statistics between two logging events (CPU numbers; weights summed on device)."""
+
+    batches: int = 0
+    mixed_batches: int = 0
+    rows: int = 0
+    mixed_rows: int = 0
+    lam_sum: float = 0.0
+    lam_min: float = 1.0
+    weight_sums: list[Tensor] = field(default_factory=list)
+
+    def add(self, mixed: Mixed, *, weighted: bool) -> None:
+        lam = mixed.params.lam.numpy()  # (B,) on the CPU: no device synchronisation
+        self.batches += 1
+        self.mixed_batches += int(mixed.applied)
+        self.rows += int(lam.shape[0])
+        self.mixed_rows += int((lam < 1).sum())
+        self.lam_sum += float(lam.sum())
+        self.lam_min = min(self.lam_min, float(lam.min()))
+        if weighted:  # summed on the device, read at logging time
+            self.weight_sums.append(mixed.weights.detach().sum())
+        else:
+            self.weight_sums.append(torch.tensor(float(lam.shape[0])))
+
+    def logs(self) -> dict[str, float]:
+        """The ``mixkit/*`` entries added to Trainer's logs."""
+        weights = float(sum(float(w) for w in self.weight_sums))
+        return {
+            "mixkit/lam_mean": self.lam_sum / self.rows,
+            "mixkit/lam_min": self.lam_min,
+            "mixkit/mixed_fraction": self.mixed_rows / self.rows,
+            "mixkit/active": self.mixed_batches / self.batches,
+            "mixkit/weight_mean": weights / self.rows,
+        }
+
+
+class ModelHooks:
+    """The two hooks that mix a model's training calls (see the module notes).
+
+    Attributes set by the owner before each micro-batch: ``seed``, ``rank``, ``epoch``,
+    ``step`` (``micro`` counts the micro-batches of the step and is reset with it).
+    """
+
+    def __init__(
+        self,
+        owner: str,
+        mixer: nn.Module,
+        *,
+        key: str,
+        label_key: str,
+        attention_mask_key: str | None,
+        form: str,
+        reduction: str,
+        features: FeaturesFn | None,
+        task: str,
+        mixupe: bool,
+    ) -> None:
+        self.owner, self.mixer, self.key, self.label_key = owner, mixer, key, label_key
+        self.attention_mask_key, self.form, self.reduction = attention_mask_key, form, reduction
+        self.features, self.task, self.mixupe = features, task, mixupe
+        # the mixer's structure is fixed during training: look it up once
+        self._drivers = drivers(mixer)
+        self._generators = generators(mixer)
+        self._weighted = any(m.weighting is not None for m in inner_mixers(mixer))
+        self._lengths = accepts_lengths(mixer)
+        self.seed, self.rank, self.epoch, self.step, self.micro = 0, 0, 0, 0, 0
+        self.stats = MixStats()
+        self.active: bool | None = None
+        self.on_switch: Callable[[bool], None] | None = None
+        self._handles: list[RemovableHandle] = []
+        self._pending: _Pending | None = None
+        self._busy = False
+        self._warned: set[str] = set()
+
+    def install(self, model: nn.Module) -> None:
+        self.remove()
+        self._handles = [
+            model.register_forward_pre_hook(self._before_forward, with_kwargs=True),
+            model.register_forward_hook(self._after_forward, with_kwargs=True),
+        ]
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        self._pending = None
+
+    @property
+    def installed(self) -> bool:
+        return bool(self._handles)
+
+    # -- pre-hook: mix ---------------------------------------------------------------------
+
+    def _before_forward(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        if self._busy or not module.training:
+            return None
+        clean, labels = self._take_batch(kwargs)
+        x = clean[self.key]
+        for i, gen in enumerate(self._generators):
+            gen.manual_seed(derive_seed(self.seed, self.rank, self.step, self.micro, i))
+        self.micro += 1
+        for target in self._drivers:
+            target.set_epoch(self.epoch)
+            target.set_step(self.step)
+        mask_key = self.attention_mask_key
+        mask = clean.get(mask_key) if mask_key is not None and mask_key != self.key else None
+        extra: dict[str, Any] = {}
+        if self._lengths and isinstance(mask, Tensor) and mask.shape == (x.shape[0], x.shape[-1]):
+            # audio mixers measure levels and apply their length policy on the valid samples
+            extra["lengths"] = mask.sum(dim=1).long()
+        mixed: Mixed = self.mixer(x, labels, features=self._features(module, clean), **extra)
+        mixed_kwargs = dict(clean)
+        mixed_kwargs[self.key] = mixed.inputs
+        if isinstance(mask, Tensor) and mask_key is not None:
+            own = getattr(mixed, "mask", None) if extra else None
+            mixed_kwargs[mask_key] = (
+                own.to(mask.dtype)
+                if isinstance(own, Tensor)
+                else mix_attention_mask(mask, x, mixed)
+            )
+        items = labels.numel() // max(int(labels.shape[0]), 1)
+        self._pending = _Pending(mixed, clean, mixed_kwargs, clean.get(NUM_ITEMS), items)
+        self.stats.add(mixed, weighted=self._weighted)
+        if self.active is not None and mixed.applied != self.active and self.on_switch:
+            self.on_switch(mixed.applied)
+        self.active = mixed.applied
+        return args, mixed_kwargs
+
+    def _take_batch(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Tensor]:
+        """``(batch without the labels, labels)``, or an error naming the trap."""
+        owner, key = self.owner, self.key
+        if key not in kwargs:
+            fail(
+                owner,
+                f"the training batch to hold {key!r} (with remove_unused_columns=True Trainer "
+                "drops dataset columns the model's forward does not name, before any "
+                "with_transform runs: set remove_unused_columns=False when a transform builds "
+                "the key)",
+                f"keys {sorted(kwargs)}",
+            )
+        labels = kwargs.get(self.label_key)
+        if not isinstance(labels, Tensor):
+            fail(
+                owner,
+                f"the training batch to hold the labels under {self.label_key!r} (Trainer pops "
+                "them before the model when a compute_loss_func or label_smoothing_factor is "
+                "set; the callback computes the loss itself)",
+                f"keys {sorted(k for k, v in kwargs.items() if v is not None)}",
+            )
+        if self.task == "multiclass" and labels.is_floating_point():
+            self._warn_once(
+                "float-labels",
+                f"{owner}: float (B, C) labels reach the model at evaluation, where Hugging Face "
+                "classifiers infer problem_type='multi_label_classification' and evaluate with "
+                "BCE; keep integer class labels in the dataset",
+            )
+        clean = {k: v for k, v in kwargs.items() if k != self.label_key}
+        return clean, labels
+
+    def _features(self, module: nn.Module, batch: dict[str, Any]) -> Tensor | None:
+        if self.features is None:
+            return None
+        self._busy = True
+        try:
+            with torch.no_grad():
+                return self.features(module, batch)
+        finally:
+            self._busy = False
+
+    # -- forward hook: the loss ------------------------------------------------------------
+
+    def _after_forward(
+        self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    ) -> Any:
+        if self._busy or self._pending is None:
+            return None
+        pending, self._pending = self._pending, None
+        mixed = pending.mixed
+        logits = fit_logits(self.owner, mixed, logits_of(self.owner, output))
+        if self.mixupe:
+            loss = self._mixupe_loss(module, pending, logits)
+        else:
+            per_sample = mixed.loss(logits, form=self.form, reduction="none")  # type: ignore[arg-type]
+            loss = reduce_loss(
+                per_sample,
+                mixed.weights,
+                self.reduction,
+                pending.num_items,
+                pending.items_per_sample,
+            )
+        return with_loss(output, loss)
+
+    def _mixupe_loss(self, module: nn.Module, pending: _Pending, logits: Tensor) -> Tensor:
+        """MixupE's loss; its clean pass ``model_fn(mixed.source)`` runs through ``module``."""
+        owner, key, mixed = self.owner, self.key, pending.mixed
+
+        def model_fn(x: Tensor) -> Tensor:
+            base = pending.mixed_kwargs if x is mixed.inputs else pending.clean
+            self._busy = True
+            try:
+                out = module(**{**base, key: x})
+            finally:
+                self._busy = False
+            return fit_logits(owner, mixed, logits_of(owner, out))
+
+        mixupe_loss = cast(Callable[..., Tensor], self.mixer.loss)
+        loss = mixupe_loss(model_fn, mixed, logits=logits, reduction=self.reduction)
+        if pending.num_items is None:
+            return loss
+        # MixupE reduces over the micro-batch: rescale to its share of the accumulated batch
+        share = mixed.batch_size / accumulated_samples(pending.num_items, pending.items_per_sample)
+        return loss * share
+
+    def _warn_once(self, what: str, message: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            warnings.warn(message, UserWarning, stacklevel=4)

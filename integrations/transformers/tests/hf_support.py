@@ -1,0 +1,306 @@
+"""Shared helpers of the mixkit-transformers tests: tiny models built from configs, tiny data,
+a recorder of what reaches the model, and stand-ins for the composition axes of the core."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import torch
+from torch import Tensor, nn
+from transformers import (
+    ASTConfig,
+    ASTForAudioClassification,
+    ConvNextConfig,
+    ConvNextForImageClassification,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    ViTConfig,
+    ViTForImageClassification,
+    Wav2Vec2Config,
+    Wav2Vec2ForSequenceClassification,
+)
+
+import mixkit
+
+ROOT = Path(__file__).resolve().parents[3]
+CLASSES = 4
+
+
+def tiny_vit(
+    seed: int = 0, *, side: int = 8, patch: int = 4, hidden: int = 16, classes: int = CLASSES
+) -> ViTForImageClassification:
+    torch.manual_seed(seed)
+    config = ViTConfig(
+        image_size=side,
+        patch_size=patch,
+        num_channels=1,
+        hidden_size=hidden,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        num_labels=classes,
+    )
+    return ViTForImageClassification(config)
+
+
+def tiny_convnext(seed: int = 0) -> ConvNextForImageClassification:
+    torch.manual_seed(seed)
+    config = ConvNextConfig(
+        num_channels=1,
+        patch_size=2,
+        hidden_sizes=[8, 16],
+        depths=[1, 1],
+        num_stages=2,
+        image_size=8,
+        num_labels=CLASSES,
+    )
+    return ConvNextForImageClassification(config)
+
+
+def tiny_wav2vec2(seed: int = 0) -> Wav2Vec2ForSequenceClassification:
+    torch.manual_seed(seed)
+    config = Wav2Vec2Config(
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        conv_dim=(8, 8),
+        conv_stride=(4, 4),
+        conv_kernel=(8, 4),
+        num_conv_pos_embeddings=4,
+        num_conv_pos_embedding_groups=2,
+        feat_extract_norm="layer",  # models of this kind take an attention_mask
+        classifier_proj_size=8,
+        mask_time_prob=0.0,
+        num_labels=CLASSES,
+    )
+    return Wav2Vec2ForSequenceClassification(config)
+
+
+def tiny_ast(seed: int = 0) -> ASTForAudioClassification:
+    torch.manual_seed(seed)
+    config = ASTConfig(
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        patch_size=4,
+        frequency_stride=4,
+        time_stride=4,
+        max_length=16,
+        num_mel_bins=8,
+        num_labels=CLASSES,
+    )
+    return ASTForAudioClassification(config)
+
+
+def image_dataset(n: int = 32, seed: int = 0, side: int = 8) -> datasets.Dataset:
+    """Random float images with integer labels, ``set_format("torch")``."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, side, side, generator=g)
+    y = torch.randint(0, CLASSES, (n,), generator=g)
+    ds = datasets.Dataset.from_dict({"pixel_values": x.numpy(), "labels": y.numpy()})
+    ds.set_format("torch")
+    return ds
+
+
+def transformed_dataset(images: Tensor, labels: Tensor) -> datasets.Dataset:
+    """uint8 ``image`` (N, H, W) columns turned into float ``pixel_values`` by ``with_transform``
+    (so the key is no column: Trainer needs ``remove_unused_columns=False``)."""
+
+    def to_pixel_values(batch: dict[str, Any]) -> dict[str, Any]:
+        images = torch.as_tensor(np.asarray(batch["image"], dtype=np.uint8))
+        return {"pixel_values": images.unsqueeze(1).float() / 255.0, "labels": batch["labels"]}
+
+    data = {"image": images.numpy(), "labels": labels.numpy()}
+    return datasets.Dataset.from_dict(data).with_transform(to_pixel_values)
+
+
+def audio_dataset(n: int = 16, seed: int = 0) -> datasets.Dataset:
+    """Waveforms of different lengths, zero-padded to 256 samples, with their attention mask."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(96, 257, (n,), generator=g)
+    wave = torch.randn(n, 256, generator=g)
+    mask = (torch.arange(256).unsqueeze(0) < lengths.unsqueeze(1)).long()
+    wave = wave * mask
+    y = torch.randint(0, CLASSES, (n,), generator=g)
+    ds = datasets.Dataset.from_dict(
+        {"input_values": wave.numpy(), "attention_mask": mask.numpy(), "labels": y.numpy()}
+    )
+    ds.set_format("torch")
+    return ds
+
+
+def spectrogram_dataset(n: int = 16, seed: int = 0) -> datasets.Dataset:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 16, 8, generator=g)
+    y = torch.randint(0, CLASSES, (n,), generator=g)
+    ds = datasets.Dataset.from_dict({"input_values": x.numpy(), "labels": y.numpy()})
+    ds.set_format("torch")
+    return ds
+
+
+def args(out: Path, **overrides: Any) -> TrainingArguments:
+    """Small, quiet, CPU-only training arguments."""
+    settings: dict[str, Any] = {
+        "output_dir": str(out),
+        "per_device_train_batch_size": 8,
+        "per_device_eval_batch_size": 16,
+        "max_steps": 4,
+        "learning_rate": 1e-3,
+        "logging_steps": 2,
+        "save_strategy": "no",
+        "report_to": [],
+        "use_cpu": True,
+        "disable_tqdm": True,
+        "seed": 0,
+    }
+    settings.update(overrides)
+    return TrainingArguments(**settings)
+
+
+def trainer(model: nn.Module, training_args: TrainingArguments, **kwargs: Any) -> Trainer:
+    t = Trainer(model=model, args=training_args, **kwargs)
+    t.remove_callback(PrinterCallback)
+    return t
+
+
+class Recorder(TrainerCallback):
+    """Records what reaches the model's forward. Listed after MixUpCallback, its pre-hook runs
+    after the mixing one: it sees the mixed batch in training and the batch as is otherwise."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[bool, dict[str, Any]]] = []
+        self._handle: Any = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any):  # type: ignore[no-untyped-def]
+        self._handle = model.register_forward_pre_hook(self._record, with_kwargs=True)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        self._handle.remove()
+
+    def _record(self, module: nn.Module, args: Any, kwargs: dict[str, Any]) -> None:
+        copied = {k: v.detach().clone() if isinstance(v, Tensor) else v for k, v in kwargs.items()}
+        self.calls.append((module.training, copied))
+
+    def training(self, key: str) -> list[Tensor]:
+        return [kw[key] for train, kw in self.calls if train]
+
+    def evaluation(self, key: str) -> list[Tensor]:
+        return [kw[key] for train, kw in self.calls if not train]
+
+
+class Recording(mixkit.MixUp):
+    """MixUp that keeps every result it returns (a test stand-in, behaviour unchanged)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.results: list[mixkit.Mixed] = []
+
+    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> mixkit.Mixed:
+        out = super().forward(x, y, features=features)
+        self.results.append(out)
+        return out
+
+
+# -- stand-ins for the seed methods' composition axes (contracts of _pairing / _weighting /
+# _relabel), used to prove that the callback carries features, weights and relabelling --------
+
+
+class NearestPairing(mixkit.Pairing):
+    """Each sample mixes with its nearest other sample in feature space."""
+
+    needs_features = True
+
+    def __init__(self) -> None:
+        self.seen: list[Tensor] = []
+
+    def pair(self, batch_size: int, features: Tensor | None, generator: torch.Generator) -> Tensor:
+        assert features is not None
+        self.seen.append(features)
+        d = torch.cdist(features, features)
+        d.fill_diagonal_(float("inf"))
+        return d.argmin(dim=1).cpu() if batch_size > 1 else torch.zeros(1, dtype=torch.int64)
+
+    def __repr__(self) -> str:
+        return "NearestPairing()"
+
+
+class HalfWeights(mixkit.Weighting):
+    """Weight 1/2 for every mixed pair, 1 for self-pairs."""
+
+    def weights(self, features: Tensor, index: Tensor, lam: Tensor) -> Tensor:
+        own = index == torch.arange(index.shape[0], device=index.device)
+        return torch.where(own, 1.0, 0.5).float()
+
+    def __repr__(self) -> str:
+        return "HalfWeights()"
+
+
+class NearestMean(mixkit.Relabel):
+    """Relabels a mixed input by its nearest class mean (fitted before training), one-hot."""
+
+    def __init__(self) -> None:
+        self.means: Tensor | None = None
+
+    def fit(self, x: Tensor, y: Tensor, num_classes: int) -> NearestMean:
+        flat = x.reshape(x.shape[0], -1).float()
+        self.means = torch.stack([flat[y == c].mean(dim=0) for c in range(num_classes)])
+        return self
+
+    def relabel(
+        self, mixed_inputs: Tensor, mixed_features: Tensor | None, targets: Tensor
+    ) -> Tensor:
+        assert self.means is not None, "fit first"
+        flat = mixed_inputs.reshape(mixed_inputs.shape[0], -1).float()
+        nearest = torch.cdist(flat, self.means.to(flat.device)).argmin(dim=1)
+        return torch.nn.functional.one_hot(nearest, targets.shape[1]).float()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"means": self.means}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.means = state["means"]
+
+    def __repr__(self) -> str:
+        return "NearestMean()"
+
+
+class ExtraTermE(nn.Module):
+    """A MixupE-like wrapper (duck-typed: a module with ``loss(model_fn, mixed, logits=...)``):
+    the mixup loss plus 0 times the clean logits, recording the clean pass it asked for."""
+
+    def __init__(self, mixer: mixkit.Mixer) -> None:
+        super().__init__()
+        self.mixer = mixer
+        self.clean_inputs: list[Tensor] = []
+
+    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> mixkit.Mixed:
+        out: mixkit.Mixed = self.mixer(x, y, features=features)
+        return out
+
+    def loss(
+        self, model_fn: Any, mixed: mixkit.Mixed, logits: Tensor | None = None, *, reduction: str
+    ) -> Tensor:
+        assert logits is not None
+        clean = model_fn(mixed.source)
+        self.clean_inputs.append(mixed.source.detach().clone())
+        return mixed.loss(logits, reduction=reduction) + 0.0 * clean.sum()
+
+
+def load_example(name: str) -> Any:
+    """Import ``examples/<name>.py`` as a module (the example's data loader is reused)."""
+    path = ROOT / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_example_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,54 @@
+"""mixkit's conformance suite on the mixers these tests drive through the Trainer pieces.
+
+mixkit-transformers defines no mixer of its own: it carries any mixkit mixer into Trainer. What
+it adds around a mixer (per-micro-batch seeding, the callback's stand-in compositions of a
+feature-driven pairing, per-sample weights and a fitted relabelling) is checked here against
+the core's invariants, so that the Trainer tests built on them test the integration, not
+broken stand-ins. No deviation is declared.
+"""
+
+from __future__ import annotations
+
+import torch
+from hf_support import CLASSES, HalfWeights, NearestMean, NearestPairing
+from torch import Tensor
+
+import mixkit
+from mixkit.testing import MixerCase, parametrize_with_checks, run_check
+
+
+def images(g: torch.Generator) -> tuple[Tensor, Tensor]:
+    return torch.rand(6, 1, 8, 8, generator=g), torch.randint(0, CLASSES, (6,), generator=g)
+
+
+def fitted() -> NearestMean:
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.rand(40, 1, 8, 8, generator=g), torch.arange(40) % CLASSES
+    return NearestMean().fit(x, y, CLASSES)
+
+
+CASES = [
+    MixerCase(
+        "stand-in-composition",
+        lambda g: mixkit.MixUp(
+            num_classes=CLASSES,
+            pairing=NearestPairing(),
+            weighting=HalfWeights(),
+            relabel=fitted(),
+            generator=g,
+        ),
+        images,
+    ),
+    MixerCase(
+        "cutmix-half-weights",
+        lambda g: mixkit.CutMix(
+            mode="elem", num_classes=CLASSES, weighting=HalfWeights(), generator=g
+        ),
+        images,
+    ),
+]
+
+
+@parametrize_with_checks(CASES)
+def test_conformance(case: MixerCase, check: str, device: torch.device) -> None:
+    run_check(case, check, device)
