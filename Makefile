@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.mixkit-installed
 DISTS  := $(sort $(dir $(wildcard packages/*/pyproject.toml integrations/*/pyproject.toml)))
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup system-deps demo test lint typecheck pytest bench clean
+.PHONY: setup system-deps demo papers test lint typecheck pytest bench clean
 
 setup: $(STAMP) system-deps
 
@@ -25,7 +25,10 @@ system-deps:
 	@bash scripts/install_system_deps.sh
 
 demo: setup
-	$(PY) examples/image_classification.py
+	$(VENV)/bin/mixkit-bench run --profile quick --out outputs/bench
+
+papers: setup
+	$(VENV)/bin/mixkit-bench papers --out outputs/papers
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -33,7 +36,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict packages/core/src integrations/pyg/src integrations/audio/src \
-		integrations/transformers/src
+		integrations/transformers/src packages/bench/src
 	# scikit-learn ships no type information: its base classes are Any
 	$(VENV)/bin/mypy --strict --allow-subclassing-any --allow-untyped-decorators integrations/sklearn/src
 
@@ -43,7 +46,7 @@ pytest: $(STAMP)
 test: setup lint typecheck pytest
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_mixing.py
+	cd benchmarks && for script in bench_*.py; do ../$(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

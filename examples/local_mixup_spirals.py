@@ -175,7 +175,7 @@ def save_plot(
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 eps, few steps")
     parser.add_argument("--steps", type=int, default=1000, help="optimisation steps per run")
@@ -221,6 +221,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     save_plot(args.out, data, eps_values, accuracies, np.array(shares))
     print(f"saved {args.out}  ({time.perf_counter() - start:.1f} s)")
+    return {
+        "quantiles": [float(v) for v in qs.tolist()],
+        "eps": [float(e) for e in eps_values],
+        "accuracy": [float(a.mean()) for a in accuracies],
+    }
 
 
 if __name__ == "__main__":

@@ -1,0 +1,95 @@
+"""Images: a small CNN on Fashion-MNIST (quick) or PreActResNet-18 on a local dataset (full)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mixkit_bench._methods import METHODS, Context, build, distance_quantile
+from mixkit_bench._models import PreActResNet18, SmallCNN
+from mixkit_bench._runner import Profile, register_domain
+from mixkit_bench._train import fit
+from mixkit_bench.data import ImageData, load_image_folder, load_images
+
+__all__ = ["run"]
+
+METHODS_HERE = tuple(METHODS)  # every method, CutMix included
+
+
+@lru_cache(maxsize=4)
+def _data(train_size: int | None, test_size: int | None, path: str | None) -> ImageData:
+    if path is not None:
+        return load_image_folder(Path(path))
+    return load_images(train_size, test_size, seed=0)
+
+
+def evaluate_fn(x: Tensor, y: Tensor, batch: int = 1000) -> Any:
+    @torch.no_grad()
+    def evaluate(model: nn.Module) -> tuple[float, float]:
+        correct, total_loss = 0, 0.0
+        for i in range(0, len(x), batch):
+            logits = model(x[i : i + batch])
+            correct += int((logits.argmax(1) == y[i : i + batch]).sum())
+            total_loss += float(F.cross_entropy(logits, y[i : i + batch], reduction="sum"))
+        return correct / len(x), total_loss / len(x)
+
+    return evaluate
+
+
+def thumbnail(x: Tensor) -> Tensor:
+    """GenLabel's view of an image: 4x4 average pooling, flattened (49-d for 28x28)."""
+    return F.avg_pool2d(x, 4).flatten(1)
+
+
+def run(method: str, seed: int, profile: Profile) -> dict[str, Any]:
+    opts = profile.options
+    xtr, ytr, xte, yte, name = _data(opts.get("train_size"), opts.get("test_size"), profile.data)
+    device = torch.device(profile.device)
+    torch.manual_seed(seed)
+    num_classes = int(max(ytr.max(), yte.max())) + 1
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(xtr), generator=g)
+    n_val = max(1, len(xtr) // 10)
+    val, train = order[:n_val], order[n_val:]
+    xv, yv = xtr[val].to(device), ytr[val].to(device)
+    xt, yt = xtr[train].to(device), ytr[train].to(device)
+    xte_d, yte_d = xte.to(device), yte.to(device)
+    if opts.get("model") == "preact_resnet18":
+        model: nn.Module = PreActResNet18(xt.shape[1], num_classes)
+    else:
+        channels = int(opts.get("channels", 32))
+        model = SmallCNN(xt.shape[1], num_classes, xt.shape[2], xt.shape[3], channels=channels)
+    model = model.to(device)
+    ctx = Context(
+        num_classes=num_classes,
+        epochs=profile.epochs,
+        seed=seed,
+        alpha=1.0,
+        local={"eps": distance_quantile(xt, 0.5)},
+        fit_x=xt.cpu(),
+        fit_y=yt.cpu(),
+        genlabel_features=thumbnail,
+    )
+    recipe = build(method, ctx)
+    batch_size = int(opts.get("batch_size", 128))
+
+    def batches(epoch: int) -> Any:
+        perm = torch.randperm(len(xt), generator=g).to(device)
+        for i in range(0, len(xt), batch_size):
+            idx = perm[i : i + batch_size]
+            yield xt[idx], yt[idx]
+
+    evaluate_val = evaluate_fn(xv, yv)
+    result = fit(
+        model, batches, evaluate_fn(xte_d, yte_d), recipe, epochs=profile.epochs,
+        validate=lambda m: evaluate_val(m)[1],
+    )  # fmt: skip
+    return result | {"data": name, "train_size": len(xt)}
+
+
+register_domain("image", run, METHODS_HERE)
