@@ -162,3 +162,17 @@ def test_a_missing_audio_folder_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match=r"PATH/train/<label>/ and PATH/test/<label>/"):
         load_audio_folder(tmp_path)
+
+
+def test_the_full_image_path_trains_preact_resnet18_on_a_local_folder(tmp_path: Path) -> None:
+    """The ``full`` profile's network and data path, at toy size (one epoch, 12x12 images)."""
+    from mixkit_bench._runner import Profile
+    from mixkit_bench.domains import image
+
+    _image_folder(tmp_path / "images")
+    options = dict(PROFILES["full"]["image"]["options"]) | {"batch_size": 16}
+    profile = Profile("full-smoke", 1, 1, options, "cpu", str(tmp_path / "images"))
+    result = image.run("MixUp", 0, profile)
+    assert options["model"] == "preact_resnet18"
+    assert result["data"] == "images" and result["train_size"] == 27 - 2
+    assert 0.0 <= result["accuracy"] <= 1.0 and len(result["test_loss"]) == 1
