@@ -181,7 +181,8 @@ def check_mixupe() -> list[Check]:
     return [
         Check(
             "MixupE (Zou et al., UAI 2023)",
-            "version 1 and version 3 scores: s_v1 = grad<f,b>.x_bar + s_v3 on a bias-free ReLU net",
+            "version 1 and version 3 scores: `s_v1 = grad<f,b>.x_bar + s_v3` on a bias-free "
+            "ReLU net",
             f"max |difference| {err:.2e} (float64)",
             err < 1e-9,
         ),
@@ -215,6 +216,11 @@ def check_identities() -> list[Check]:
     ]  # fmt: skip
 
 
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a literal ``|`` would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def run_all(out: Path, *, quick: bool = False) -> str:
     """Run every check, write ``papers.md`` under ``out`` and return it."""
     out.mkdir(parents=True, exist_ok=True)
@@ -236,8 +242,8 @@ def run_all(out: Path, *, quick: bool = False) -> str:
         "| paper | claim | measured | holds |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {c.paper} | {c.claim} | {c.measured} | {'yes' if c.holds else '**no**'} |"
-              for c in checks]  # fmt: skip
+    lines += [f"| {_cell(c.paper)} | {_cell(c.claim)} | {_cell(c.measured)} | "
+              f"{'yes' if c.holds else '**no**'} |" for c in checks]  # fmt: skip
     text = "\n".join(lines) + "\n"
     (out / "papers.md").write_text(text)
     return text
