@@ -11,65 +11,26 @@ saves a plot of test accuracy by epoch.
 from __future__ import annotations
 
 import argparse
-import gzip
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 import mixkit
-
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from mixkit_bench.data import load_images as load_image_data
 
 
 def load_images(
     train_size: int, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, str]:
-    """``(x_train, y_train, x_test, y_test, name)`` as float images in [0, 1], (N, 1, H, W)."""
-    if (FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
-        xtr = _read_idx(FASHION_DIR / "train-images-idx3-ubyte.gz")
-        ytr = _read_idx(FASHION_DIR / "train-labels-idx1-ubyte.gz")
-        xte = _read_idx(FASHION_DIR / "t10k-images-idx3-ubyte.gz")
-        yte = _read_idx(FASHION_DIR / "t10k-labels-idx1-ubyte.gz")
-        name = "Fashion-MNIST"
-    else:
-        from sklearn.datasets import load_digits
+    """``(x_train, y_train, x_test, y_test, name)``: float images in [0, 1], (N, 1, H, W).
 
-        print(
-            "Fashion-MNIST not found (Debian package dataset-fashion-mnist); "
-            "using scikit-learn's 8x8 digits instead.",
-            file=sys.stderr,
-        )
-        digits = load_digits()
-        images = (digits.images * (255.0 / 16.0)).astype(np.uint8)
-        order = np.random.default_rng(0).permutation(len(images))
-        cut = len(images) * 3 // 4
-        xtr, ytr = images[order[:cut]], digits.target[order[:cut]]
-        xte, yte = images[order[cut:]], digits.target[order[cut:]]
-        name = "digits (8x8)"
-    pick = np.random.default_rng(seed).permutation(len(xtr))[:train_size]
-
-    def to_tensor(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(a.astype(np.float32) / 255.0).unsqueeze(1)
-
-    return (
-        to_tensor(xtr[pick]),
-        torch.from_numpy(ytr[pick].astype(np.int64)),
-        to_tensor(xte),
-        torch.from_numpy(yte.astype(np.int64)),
-        name,
-    )
+    A random ``train_size`` subset of Fashion-MNIST's training set (drawn with ``seed``) and its
+    whole test set, read by the evaluation's loader (``mixkit_bench.data``; scikit-learn's 8x8
+    digits when the Debian package ``dataset-fashion-mnist`` is absent).
+    """
+    return load_image_data(train_size, None, seed)
 
 
 def small_cnn(num_classes: int, side: int) -> nn.Module:

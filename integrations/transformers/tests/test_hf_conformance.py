@@ -52,3 +52,25 @@ CASES = [
 @parametrize_with_checks(CASES)
 def test_conformance(case: MixerCase, check: str, device: torch.device) -> None:
     run_check(case, check, device)
+
+
+def test_the_stand_ins_do_what_the_trainer_tests_rely_on() -> None:
+    """Nearest-neighbour partners, weight 1/2 on mixed rows, one-hot nearest-mean targets."""
+    g = torch.Generator().manual_seed(0)
+    x, y = images(g)
+    mixer = mixkit.MixUp(
+        num_classes=CLASSES,
+        pairing=NearestPairing(),
+        weighting=HalfWeights(),
+        relabel=fitted(),
+        generator=g,
+    )
+    mixed = mixer(x, y)
+    flat = x.flatten(1)
+    d = torch.cdist(flat, flat).fill_diagonal_(float("inf"))
+    assert torch.equal(mixed.index, d.argmin(dim=1))
+    assert torch.equal(mixed.weights, torch.full((6,), 0.5))
+    moved = mixed.lam < 1
+    assert moved.all()
+    assert torch.equal(mixed.targets.sum(dim=1), torch.ones(6))
+    assert set(mixed.targets.unique().tolist()) == {0.0, 1.0}  # one-hot: relabelled
