@@ -83,6 +83,26 @@ def test_lam_follows_beta_distribution() -> None:
     assert stats.kstest(lam, stats.beta(0.4, 0.4).cdf).pvalue > 0.01
 
 
+@pytest.mark.parametrize("alpha", [5e-324, 1e-320, 2.2250738585072014e-308, 1e-305])
+@pytest.mark.parametrize("mode", ["batch", "elem"])
+def test_a_vanishing_alpha_draws_the_fair_coin_on_0_and_1(alpha: float, mode: str) -> None:
+    """Beta(alpha, alpha) -> Bernoulli(1/2) on {0, 1}; scipy's betaincinv gives NaN or 0.5 here."""
+    mixer = MixUp(alpha=alpha, mode=mode, num_classes=2, generator=gen(1))
+    x, y = torch.zeros(400, 1), torch.zeros(400, dtype=torch.int64)
+    lam = torch.cat([mixer(x, y).lam for _ in range(1 if mode == "elem" else 400)])
+    assert torch.isfinite(lam).all()
+    assert ((lam == 0) | (lam == 1)).all()  # float32: 1e-308 is 0
+    assert 0.4 < float((lam == 1).float().mean()) < 0.6
+
+
+def test_a_huge_alpha_draws_one_half() -> None:
+    for alpha in (1e299, 1e301, 1.7e308):
+        lam = MixUp(alpha=alpha, mode="elem", num_classes=2, generator=gen(1))(
+            torch.zeros(64, 1), torch.zeros(64, dtype=torch.int64)
+        ).lam
+        assert torch.equal(lam, torch.full((64,), 0.5)), alpha
+
+
 def test_soft_and_multilabel_and_regression_targets() -> None:
     x = torch.randn(6, 4)
     soft = torch.softmax(torch.randn(6, 3), dim=1)

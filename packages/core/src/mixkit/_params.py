@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import scipy.special
 import torch
 from torch import Tensor
@@ -69,8 +70,27 @@ def sample_beta(alpha: float, n: int, generator: torch.Generator) -> Tensor:
     if alpha == 0.0:
         return torch.ones(n, dtype=torch.float32)
     u = torch.rand(n, dtype=torch.float64, generator=generator)
-    lam = scipy.special.betaincinv(alpha, alpha, u.numpy())
-    return torch.from_numpy(lam).to(torch.float32)
+    return torch.from_numpy(beta_ppf(alpha, u.numpy())).to(torch.float32)
+
+
+# Outside this range scipy's betaincinv(alpha, alpha, u) returns NaN or a wrong 0.5 (subnormal
+# alpha); there the limits are exact to float64 precision.
+_ALPHA_TINY, _ALPHA_HUGE = 1e-300, 1e300
+
+
+def beta_ppf(alpha: float, u: np.ndarray) -> np.ndarray:
+    """The ``Beta(alpha, alpha)`` quantile of ``u`` (float64), for every ``alpha > 0``.
+
+    As ``alpha -> 0`` the distribution tends to the fair coin on {0, 1} (lam = 0 below u = 1/2);
+    as ``alpha -> inf`` to a normal around 1/2 with variance ``1 / (8 alpha + 4)``.
+    """
+    if alpha < _ALPHA_TINY:
+        return np.where(u < 0.5, 0.0, 1.0)
+    if alpha > _ALPHA_HUGE:
+        normal: np.ndarray = scipy.special.ndtri(u)
+        spread: np.ndarray = 0.5 + normal / np.sqrt(8.0 * alpha + 4.0)
+        return spread
+    return np.asarray(scipy.special.betaincinv(alpha, alpha, u), dtype=np.float64)
 
 
 def draw_lam(mode: str, batch_size: int, alpha: float, generator: torch.Generator) -> Tensor:
@@ -83,8 +103,8 @@ def draw_lam(mode: str, batch_size: int, alpha: float, generator: torch.Generato
         if alpha == 0.0:
             return torch.ones(batch_size, dtype=torch.float32)
         # the common case, kept to two small ops: one uniform, one fill
-        u = float(torch.rand(1, dtype=torch.float64, generator=generator))
-        return torch.full((batch_size,), float(scipy.special.betaincinv(alpha, alpha, u)))
+        u = torch.rand(1, dtype=torch.float64, generator=generator).numpy()
+        return torch.full((batch_size,), float(beta_ppf(alpha, u)[0]))
     if mode == "elem":
         return sample_beta(alpha, batch_size, generator)
     return sample_beta(alpha, batch_size // 2, generator)
