@@ -176,3 +176,26 @@ def test_the_full_image_path_trains_preact_resnet18_on_a_local_folder(tmp_path: 
     assert options["model"] == "preact_resnet18"
     assert result["data"] == "images" and result["train_size"] == 27 - 2
     assert 0.0 <= result["accuracy"] <= 1.0 and len(result["test_loss"]) == 1
+
+
+def test_random_crop_flip_takes_a_shifted_maybe_mirrored_window_of_each_image() -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from mixkit_bench.domains.image import random_crop_flip
+
+    x = torch.rand(16, 3, 6, 5)
+    before = x.clone()
+    out = random_crop_flip(x, torch.Generator().manual_seed(0), pad=2)
+    assert torch.equal(x, before)  # the input is untouched
+    assert out.shape == x.shape
+    assert torch.equal(out, random_crop_flip(x, torch.Generator().manual_seed(0), pad=2))
+    padded = F.pad(x, (2, 2, 2, 2))
+    mirrored = 0
+    for i in range(16):
+        windows = [padded[i, :, dy : dy + 6, dx : dx + 5] for dy in range(5) for dx in range(5)]
+        plain = any(torch.equal(out[i], w) for w in windows)
+        flipped = any(torch.equal(out[i], w.flip(-1)) for w in windows)
+        assert plain or flipped, f"sample {i} is not a window of its padded image"
+        mirrored += int(flipped and not plain)
+    assert 0 < mirrored < 16  # about half mirrored

@@ -53,6 +53,8 @@ def fit(
     encode: Callable[[Any], Tensor] | None = None,
     decode: Callable[[Tensor], Tensor] | None = None,
     validate: Callable[[nn.Module], float] | None = None,
+    optimizer: str = "adamw",
+    milestones: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     """Train ``model``; returns final test accuracy and per-epoch clean test loss / accuracy.
 
@@ -64,10 +66,22 @@ def fit(
         encode: batch -> tensor to mix (default: the batch itself).
         decode: mixed tensor -> logits (default: ``model``).
         validate: ``model -> clean validation loss`` (for ``recipe.report_validation``).
+        optimizer: ``"adamw"`` or ``"sgd"`` (momentum 0.9, the mixup paper's CIFAR recipe).
+        milestones: fractions of ``epochs`` after which the learning rate is divided by 10
+            (the mixup paper: ``(0.5, 0.75)`` of 200 epochs); none by default.
     """
     encode = encode or _identity
     decode = decode or model
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt: torch.optim.Optimizer
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+    elif optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"expected optimizer 'adamw' or 'sgd', got {optimizer!r}")
+    decay = torch.optim.lr_scheduler.MultiStepLR(
+        opt, sorted({max(1, round(f * epochs)) for f in milestones}), gamma=0.1
+    )
     mixer = recipe.mixer
     test_loss, test_acc, mixing = [], [], []
     start = time.perf_counter()
@@ -92,6 +106,7 @@ def fit(
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
+        decay.step()
         model.eval()
         acc, tl = evaluate(model)
         test_acc.append(acc)

@@ -39,7 +39,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "full": {
         "image": {"seeds": 5, "epochs": 200,
-                  "options": {"train_size": None, "test_size": None, "model": "preact_resnet18"}},
+                  "options": {"train_size": None, "test_size": None, "model": "preact_resnet18",
+                              "recipe": "paper"}},
         "tabular": {"seeds": 5, "epochs": 300,
                     "options": {"datasets": ["iris", "wine", "breast_cancer", "digits"]}},
         "speech": {"seeds": 5, "epochs": 40, "options": {"clips": 4000, "channels": 32}},

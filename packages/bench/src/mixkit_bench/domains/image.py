@@ -41,6 +41,25 @@ def evaluate_fn(x: Tensor, y: Tensor, batch: int = 1000) -> Any:
     return evaluate
 
 
+def random_crop_flip(x: Tensor, generator: torch.Generator, pad: int = 4) -> Tensor:
+    """The standard CIFAR augmentation, per sample and in one gather: a random ``H x W`` crop of
+    the zero-padded image (shifts of up to ``pad`` pixels) and a horizontal flip with p = 1/2.
+
+    The draws come from the CPU ``generator``; the work runs on ``x``'s device.
+    """
+    b, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (b, 1), generator=generator).to(x.device)
+    dx = torch.randint(0, 2 * pad + 1, (b, 1), generator=generator).to(x.device)
+    flip = (torch.rand(b, generator=generator) < 0.5).to(x.device)
+    rows = dy + torch.arange(h, device=x.device)  # (B, H)
+    cols = torch.arange(w, device=x.device).expand(b, w)
+    cols = torch.where(flip.unsqueeze(1), cols.flip(1), cols) + dx  # (B, W)
+    batch = torch.arange(b, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
 def thumbnail(x: Tensor) -> Tensor:
     """GenLabel's view of an image: 4x4 average pooling, flattened (49-d for 28x28)."""
     return F.avg_pool2d(x, 4).flatten(1)
@@ -77,17 +96,24 @@ def run(method: str, seed: int, profile: Profile) -> dict[str, Any]:
     )
     recipe = build(method, ctx)
     batch_size = int(opts.get("batch_size", 128))
+    paper = opts.get("recipe") == "paper"  # the mixup paper's CIFAR training
+    augment = torch.Generator().manual_seed(20_000 + seed)
 
     def batches(epoch: int) -> Any:
         perm = torch.randperm(len(xt), generator=g).to(device)
         for i in range(0, len(xt), batch_size):
             idx = perm[i : i + batch_size]
-            yield xt[idx], yt[idx]
+            yield (random_crop_flip(xt[idx], augment) if paper else xt[idx]), yt[idx]
 
     evaluate_val = evaluate_fn(xv, yv)
+    training: dict[str, Any] = (
+        {"optimizer": "sgd", "lr": 0.1, "weight_decay": 1e-4, "milestones": (0.5, 0.75)}
+        if paper
+        else {}
+    )
     result = fit(
         model, batches, evaluate_fn(xte_d, yte_d), recipe, epochs=profile.epochs,
-        validate=lambda m: evaluate_val(m)[1],
+        validate=lambda m: evaluate_val(m)[1], **training,
     )  # fmt: skip
     return result | {"data": name, "train_size": len(xt)}
 
