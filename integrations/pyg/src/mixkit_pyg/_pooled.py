@@ -22,6 +22,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from mixkit import Mixed, MixParams
+from mixkit._wrapper import MixerWrapper
 from mixkit_pyg._validation import describe, fail, graph_labels, shape_str
 
 __all__ = ["PooledMix", "mix_pooled"]
@@ -118,7 +119,7 @@ def mix_pooled(
     return out
 
 
-class PooledMix(nn.Module):
+class PooledMix(MixerWrapper):
     """A module to drop between the readout and the head: mixes pooled graph embeddings.
 
     Registered inside the model, it follows the model's mode: ``model.train()`` mixes,
@@ -148,60 +149,49 @@ class PooledMix(nn.Module):
         ``model.head`` (``mixed.source`` holds the clean pooled embeddings).
     """
 
-    mixer: Any  # a mixkit mixer (nn.Module attribute typing cannot say more)
-
     def __init__(self, mixer: nn.Module) -> None:
         super().__init__()
         _check_mixer(type(self).__name__, mixer)
         self.mixer = mixer
 
-    @property
-    def enabled(self) -> bool:
-        """The wrapped mixer's switch."""
-        return bool(self.mixer.enabled)
-
-    @enabled.setter
-    def enabled(self, value: bool) -> None:
-        self.mixer.enabled = value
-
-    def forward(
+    def forward(  # type: ignore[override]  # the embeddings keep their name h (mix_pooled's)
         self,
         h: Tensor,
         y: Tensor,
         *,
         batch: object | None = None,
         features: Tensor | None = None,
+        **kwargs: Any,
     ) -> Mixed:
         """Mix ``h`` ``(num_graphs, d)`` and ``y``; see :func:`mix_pooled`."""
         owner = type(self).__name__
         h = _check_embeddings(owner, h, _num_graphs(owner, batch))
         y = graph_labels(owner, y, h.shape[0])
-        out: Mixed = self.mixer(h, y, features=features)
-        return out
+        return super().forward(h, y, features=features, **kwargs)
 
     def draw(
-        self, x: Tensor, *, lam: float | None = None, features: Tensor | None = None
+        self,
+        x: Tensor,
+        *,
+        lam: float | None = None,
+        features: Tensor | None = None,
+        **kwargs: Any,
     ) -> MixParams:
         """Draw parameters for ``x`` ``(num_graphs, d)`` (the wrapped mixer's ``draw``)."""
         x = _check_embeddings(type(self).__name__, x, None)
-        params: MixParams = self.mixer.draw(x, lam=lam, features=features)
-        return params
+        return super().draw(x, lam=lam, features=features, **kwargs)
 
     def mix(
-        self, x: Tensor, y: Tensor, params: MixParams, *, features: Tensor | None = None
+        self,
+        x: Tensor,
+        y: Tensor,
+        params: MixParams,
+        *,
+        features: Tensor | None = None,
+        **kwargs: Any,
     ) -> Mixed:
         """Apply drawn parameters (the wrapped mixer's ``mix``)."""
         owner = type(self).__name__
         x = _check_embeddings(owner, x, None)
         y = graph_labels(owner, y, x.shape[0])
-        out: Mixed = self.mixer.mix(x, y, params, features=features)
-        return out
-
-    def set_epoch(self, epoch: int) -> None:
-        self.mixer.set_epoch(epoch)
-
-    def set_step(self, step: int) -> None:
-        self.mixer.set_step(step)
-
-    def report(self, value: float) -> None:
-        self.mixer.report(value)
+        return super().mix(x, y, params, features=features, **kwargs)

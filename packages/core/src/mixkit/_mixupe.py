@@ -18,14 +18,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from mixkit._choice import RandomChoice
 from mixkit._mixed import REDUCTIONS, Mixed, Reduction, mixed_loss
 from mixkit._mixer import Mixer, MixUp
-from mixkit._params import MixParams
 from mixkit._targets import dense_targets
 from mixkit._validation import check_choice, check_float, describe, fail, shape_str
+from mixkit._wrapper import MixerWrapper
 
 __all__ = ["MixUpE", "mean_input"]
 
@@ -100,7 +100,7 @@ def _scores(
     return (grad * delta).reshape(x.shape[0], -1).to(f.dtype).sum(dim=1)
 
 
-class MixUpE(nn.Module):
+class MixUpE(MixerWrapper):
     r"""MixupE: a mixer plus an explicit first-order directional-derivative term in the loss.
 
     Mixes exactly as the wrapped mixer does (``forward``, ``draw``, ``mix``, ``set_epoch``,
@@ -172,6 +172,7 @@ class MixUpE(nn.Module):
         term.
     """
 
+    mixer: Mixer | RandomChoice
     x_bar: Tensor | None
 
     def __init__(
@@ -228,58 +229,6 @@ class MixUpE(nn.Module):
             fail(owner, "x_bar=None with version=3 (only version 1 uses it)", describe(x_bar))
         # a private copy: load_state_dict writes into buffers in place
         self.register_buffer("x_bar", None if x_bar is None else x_bar.detach().clone())
-
-    # -- delegation to the wrapped mixer ----------------------------------------------------
-
-    @property
-    def enabled(self) -> bool:
-        """The wrapped mixer's ``enabled`` (settable)."""
-        return self.mixer.enabled
-
-    @enabled.setter
-    def enabled(self, value: bool) -> None:
-        self.mixer.enabled = value
-
-    def forward(
-        self, x: Tensor, y: Tensor, *, features: Tensor | None = None, **kwargs: Any
-    ) -> Mixed:
-        """Mix a batch with the wrapped mixer (see :meth:`mixkit.Mixer.forward`); extra
-        keyword arguments (e.g. audio ``lengths``) go to it."""
-        out: Mixed = self.mixer(x, y, features=features, **kwargs)
-        return out
-
-    def draw(
-        self,
-        x: Tensor,
-        *,
-        lam: float | None = None,
-        features: Tensor | None = None,
-        **kwargs: Any,
-    ) -> MixParams:
-        """The wrapped mixer's :meth:`~mixkit.Mixer.draw`."""
-        return self.mixer.draw(x, lam=lam, features=features, **kwargs)
-
-    def mix(
-        self,
-        x: Tensor,
-        y: Tensor,
-        params: MixParams,
-        *,
-        features: Tensor | None = None,
-        **kwargs: Any,
-    ) -> Mixed:
-        """The wrapped mixer's :meth:`~mixkit.Mixer.mix`."""
-        out: Mixed = self.mixer.mix(x, y, params, features=features, **kwargs)
-        return out
-
-    def set_epoch(self, epoch: int) -> None:
-        self.mixer.set_epoch(epoch)
-
-    def set_step(self, step: int) -> None:
-        self.mixer.set_step(step)
-
-    def report(self, value: float) -> None:
-        self.mixer.report(value)
 
     # -- the term ---------------------------------------------------------------------------
 
