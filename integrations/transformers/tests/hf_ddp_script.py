@@ -39,4 +39,11 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    try:
+        main(Path(sys.argv[1]))
+    finally:
+        # Shut the gloo group down before the interpreter does: left to exit, its threads are
+        # torn down racily ("terminate called without an active exception", SIGABRT).
+        if torch.distributed.is_initialized():
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
