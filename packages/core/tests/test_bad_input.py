@@ -15,6 +15,8 @@ from mixkit import CutMix, MixUp
 
 X = torch.randn(4, 3, 8, 8)
 Y = torch.tensor([0, 1, 2, 3])
+IDX = torch.tensor([1, 0, 3, 2])
+BOX = torch.tensor([[[2, 5], [1, 4]]])
 
 
 def nan_batch() -> torch.Tensor:
@@ -283,6 +285,47 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
         lambda: MixUp().set_epoch(-1),
         ValueError,
         "MixUp.set_epoch: expected epoch >= 0, got -1",
+    ),
+    (
+        "out_wrong_shape",
+        lambda: mixkit.functional.mix(X, IDX, 0.5, out=torch.empty(3, 3, 8, 8)),
+        ValueError,
+        "mix: expected out like x (a torch.float32 tensor of shape (4, 3, 8, 8) on cpu), "
+        "got a torch.float32 tensor of shape (3, 3, 8, 8) on cpu",
+    ),
+    (
+        "out_wrong_dtype",
+        lambda: mixkit.functional.cutmix(X, IDX, BOX, out=torch.empty(4, 3, 8, 8).double()),
+        ValueError,
+        "cutmix: expected out like x (a torch.float32 tensor of shape (4, 3, 8, 8) on cpu), "
+        "got a torch.float64 tensor of shape (4, 3, 8, 8) on cpu",
+    ),
+    (
+        "out_not_contiguous",
+        lambda: mixkit.functional.mix(X, IDX, 0.5, out=torch.empty(4, 3, 8, 8).transpose(2, 3)),
+        ValueError,
+        "mix: expected a contiguous out, got out with strides (192, 64, 1, 8)",
+    ),
+    (
+        "out_is_x",
+        lambda: mixkit.functional.mix(X, IDX, 0.5, out=X),
+        ValueError,
+        "mix: expected out not to share memory with x, got out on the storage of x",
+    ),
+    (
+        "out_with_grad",
+        lambda: mixkit.functional.mix(
+            X.clone().requires_grad_(), IDX, 0.5, out=torch.empty(4, 3, 8, 8)
+        ),
+        ValueError,
+        "mix: expected out=None when x requires grad (writing into out is not "
+        "differentiable), got an out tensor",
+    ),
+    (
+        "out_not_a_tensor",
+        lambda: mixkit.functional.mix(X, IDX, 0.5, out=[0.0]),  # type: ignore[arg-type]
+        TypeError,
+        "mix: expected out to be a torch.Tensor or None, got [0.0] (list)",
     ),
 ]
 

@@ -128,3 +128,27 @@ def test_mix_one_hot_equals_mixing_one_hots(smoothing: float) -> None:
     for lam in (torch.rand(9, generator=g), 0.35, 1.0):
         ref = F.mix_targets(F.one_hot(y, 7, label_smoothing=smoothing), index, lam)
         torch.testing.assert_close(F.mix_one_hot(y, index, lam, 7, label_smoothing=smoothing), ref)
+
+
+@pytest.mark.parametrize("shape", [(6, 3, 4, 4), (3, 2, 160, 160)])  # batch path, per-row path
+def test_mix_into_out_equals_a_fresh_result(shape: tuple[int, ...]) -> None:
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(*shape, generator=g)
+    index = torch.randperm(shape[0], generator=g)
+    lam = torch.rand(shape[0], generator=g)
+    for weight in (lam, 0.3):
+        out = torch.full_like(x, float("nan"))
+        result = F.mix(x, index, weight, out=out)
+        assert result is out
+        assert torch.equal(out, F.mix(x, index, weight))
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_cutmix_into_out_equals_a_fresh_result(per_sample: bool) -> None:
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(4, 3, 8, 8, generator=g)
+    index = torch.tensor([3, 2, 1, 0])
+    box = torch.tensor([[[1, 5], [2, 7]]] * (4 if per_sample else 1))
+    out = torch.full_like(x, float("nan"))
+    assert F.cutmix(x, index, box, out=out) is out
+    assert torch.equal(out, F.cutmix(x, index, box))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -17,27 +17,33 @@ from mixkit._validation import check_bool, fail, shape_str
 __all__ = ["CutMix", "draw_boxes"]
 
 
-def draw_boxes(lam: Tensor, spatial_shape: Sequence[int], generator: torch.Generator) -> Tensor:
+def draw_boxes(
+    lams: list[float], spatial_shape: Sequence[int], generator: torch.Generator
+) -> list[list[list[int]]]:
     """Boxes covering a ``1 - lam`` share of the spatial extent, uniformly placed, clipped.
 
     Each side is ``floor(S * (1 - lam) ** (1 / n))`` for ``n`` spatial dimensions (``sqrt`` for
     images, as in the paper), centred on a uniform position, then clipped to the extent: a
-    clipped box is smaller, which ``correct_lam`` accounts for.
+    clipped box is smaller, which ``correct_lam`` accounts for. One ``(len(lams), n)`` uniform
+    draw from ``generator``.
 
     Returns:
-        ``(len(lam), n, 2)`` int64 ``[start, stop)``.
+        ``len(lams)`` boxes of ``n`` ``[start, stop)`` pairs (nested lists of ints: a handful of
+        numbers, for which Python floats, IEEE doubles as NumPy's, beat tensor or array calls).
     """
-    n, k = len(spatial_shape), lam.shape[0]
-    # a handful of numbers: numpy on them is far cheaper than tiny torch ops
-    u = torch.rand(k, n, dtype=torch.float64, generator=generator).numpy()  # (k, n)
-    sizes = np.array(spatial_shape, dtype=np.float64)  # (n,)
-    ratio = np.maximum(1.0 - lam.numpy().astype(np.float64), 0.0) ** (1.0 / n)  # (k,)
-    cut = np.floor(np.outer(ratio, sizes))  # (k, n) side lengths
-    start = np.floor(u * sizes) - np.floor(cut * 0.5)
-    box = np.empty((k, n, 2), dtype=np.int64)
-    box[..., 0] = np.maximum(start, 0.0)
-    box[..., 1] = np.minimum(start + cut, sizes)
-    return torch.from_numpy(box)
+    n = len(spatial_shape)
+    sizes = [float(size) for size in spatial_shape]
+    uniforms = torch.rand(len(lams), n, dtype=torch.float64, generator=generator).tolist()
+    boxes = []
+    for lam, u in zip(lams, uniforms, strict=True):
+        ratio = max(1.0 - lam, 0.0) ** (1.0 / n)
+        box = []
+        for size, u_d in zip(sizes, u, strict=True):
+            cut = math.floor(ratio * size)  # side length
+            start = math.floor(u_d * size) - math.floor(cut * 0.5)
+            box.append([max(start, 0), min(start + cut, int(size))])
+        boxes.append(box)
+    return boxes
 
 
 class CutMix(Mixer):
@@ -93,11 +99,11 @@ class CutMix(Mixer):
     ) -> tuple[Tensor, Tensor | None]:
         spatial = x.shape[2:]
         if self.mode == "batch":
-            box = draw_boxes(lam[:1], spatial, generator)  # (1, n, 2): one box for all
+            boxes = draw_boxes(lam.tolist()[:1], spatial, generator)  # one box for all
             if self.correct_lam:
-                lam = torch.full(lam.shape, 1.0 - float(F.box_fraction(box, spatial)[0]))
-            return lam, box
-        box = draw_boxes(lam, spatial, generator)  # (B, n, 2)
+                lam = torch.full(lam.shape, 1.0 - F._box_fractions(boxes, spatial)[0])
+            return lam, torch.tensor(boxes, dtype=torch.int64)  # (1, n, 2)
+        box = torch.tensor(draw_boxes(lam.tolist(), spatial, generator), dtype=torch.int64)
         if self.mode == "pair":  # both members of a pair share the lower member's box
             box = box[torch.minimum(torch.arange(lam.shape[0]), index)]
         if self.correct_lam:
@@ -108,8 +114,8 @@ class CutMix(Mixer):
         self, x: Tensor, params: MixParams, index: Tensor, lam: Tensor | float
     ) -> Tensor:
         if params.box is None:  # identity parameters: nothing to paste
-            return F.mix(x, index, lam)
-        return F.cutmix(x, index, params.box)
+            return F.mix(x, index, lam, out=self._out(x))
+        return F.cutmix(x, index, params.box, out=self._out(x))
 
     def _repr_args(self) -> dict[str, Any]:
         shown = super()._repr_args()

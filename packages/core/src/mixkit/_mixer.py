@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import torch
 from torch import Tensor, nn
 
 from mixkit import functional as F
+from mixkit._buffers import BufferPool
 from mixkit._mixed import Mixed
 from mixkit._pairing import Pairing, RandomPairing
 from mixkit._params import (
@@ -44,6 +45,11 @@ from mixkit._weighting import Weighting
 __all__ = ["MixUp", "Mixer"]
 
 _SEED_MASK = (1 << 63) - 1
+_M = TypeVar("_M", bound="Mixer")
+# Outputs from this size on go to kept memory (see mixkit._buffers). Smaller blocks come from
+# the C allocator's heap without page faults, and a block just freed is warmer in the cache
+# than a kept one: measured 15-25% cheaper at 1.5 MiB, while kept memory is 3x cheaper at 37 MiB.
+_KEEP_MIN_BYTES = 4 << 20
 
 
 @dataclass
@@ -145,6 +151,7 @@ class Mixer(nn.Module):
         self._seed = gen.initial_seed()
         self._worker: tuple[int, int] | None = None
         self._clock = _Clock()
+        self._pool = BufferPool()
 
     @property
     def epoch(self) -> int:
@@ -165,6 +172,13 @@ class Mixer(nn.Module):
     def set_step(self, step: int) -> None:
         """Set the global step (otherwise each training call counts one step)."""
         self._clock.step = check_int(f"{type(self).__name__}.set_step", "step", step, low=0)
+
+    def train(self: _M, mode: bool = True) -> _M:
+        """Training mode mixes, eval mode is the identity; leaving training mode also releases
+        the output memory the mixer keeps for reuse."""
+        if not mode:
+            self._pool.clear()
+        return super().train(mode)
 
     def report(self, value: float) -> None:
         """Report a clean validation metric to the schedule (drives :class:`AutoSwitch`)."""
@@ -357,11 +371,23 @@ class Mixer(nn.Module):
             )
         return self._mix(x, y, params, classes, feats)
 
+    def _out(self, x: Tensor) -> Tensor | None:
+        """Where the mixed batch goes: memory of an earlier output that nothing references any
+        more (CPU, contiguous, no gradient; see ``mixkit._buffers``), else None (allocate)."""
+        if (
+            x.nbytes < _KEEP_MIN_BYTES
+            or x.device.type != "cpu"
+            or not x.is_contiguous()
+            or F._needs_grad(x)
+        ):
+            return None
+        return self._pool.empty(x.shape, x.dtype)
+
     def _mix_inputs(
         self, x: Tensor, params: MixParams, index: Tensor, lam: Tensor | float
     ) -> Tensor:
         """The input operation (here the mixup lerp)."""
-        return F.mix(x, index, lam)
+        return F.mix(x, index, lam, out=self._out(x))
 
     def _mix(
         self,
@@ -378,11 +404,12 @@ class Mixer(nn.Module):
             lam_t = lam_t.to(device, non_blocking=True)
         # one lam for the whole batch: a scalar weight is cheaper than a broadcast tensor
         lam: Tensor | float = lam_t
-        lam_np = params.lam.numpy()
-        if (lam_np == lam_np[0]).all():
-            lam = float(lam_np[0])
+        lams = params.lam.tolist()  # B floats: cheaper than a tensor or NumPy reduction
+        if lams.count(lams[0]) == len(lams):
+            lam = lams[0]
         inputs = self._mix_inputs(x, params, index, lam)
-        targets = self._mix_targets(y, classes, index, lam, lam_t)
+        y_b = y.index_select(0, index)
+        targets = self._mix_targets(y, y_b, classes, index, lam, lam_t)
         if self.weighting is not None:
             weights = self.weighting.weights(self._flat(x, features), index, lam_t).float()
         else:
@@ -397,7 +424,7 @@ class Mixer(nn.Module):
             inputs=inputs,
             targets=targets,
             y_a=y,
-            y_b=y.index_select(0, index),
+            y_b=y_b,
             lam=lam_t,
             index=index,
             weights=weights,
@@ -409,13 +436,17 @@ class Mixer(nn.Module):
         )
 
     def _mix_targets(
-        self, y: Tensor, classes: int | None, index: Tensor, lam: Tensor | float, lam_t: Tensor
+        self,
+        y: Tensor,
+        y_b: Tensor,
+        classes: int | None,
+        index: Tensor,
+        lam: Tensor | float,
+        lam_t: Tensor,
     ) -> Tensor:
         if self.task == "multiclass" and not y.is_floating_point():
             # integer labels: build the mixed smoothed one-hots directly
-            return F.mix_one_hot(
-                y, index, lam, cast(int, classes), label_smoothing=self.label_smoothing
-            )
+            return F._mix_one_hot(y, y_b, lam, cast(int, classes), self.label_smoothing)
         dense = dense_targets(
             y, task=self.task, num_classes=classes, label_smoothing=self.label_smoothing
         )
@@ -526,7 +557,9 @@ class MixUp(Mixer):
         enabled: when False the mixer is the identity.
         check_finite: refuse inputs with NaN / inf (one reduction per call; off by default).
 
-    Returns (on call): :class:`mixkit.Mixed`.
+    Returns (on call): :class:`mixkit.Mixed`. On the CPU, mixed batches of 4 MiB and more are
+    written into memory the mixer keeps (at most two batches) and reuses once nothing references
+    it any more, as CUDA's caching allocator does for GPU memory; ``mixer.eval()`` releases it.
 
     Raises:
         ValueError / TypeError: bad arguments at construction, bad batches at call, each with a

@@ -78,8 +78,8 @@ def sample_beta(alpha: float, n: int, generator: torch.Generator) -> Tensor:
 _ALPHA_TINY, _ALPHA_HUGE = 1e-300, 1e300
 
 
-def beta_ppf(alpha: float, u: np.ndarray) -> np.ndarray:
-    """The ``Beta(alpha, alpha)`` quantile of ``u`` (float64), for every ``alpha > 0``.
+def beta_ppf(alpha: float, u: np.ndarray | float) -> np.ndarray:
+    """The ``Beta(alpha, alpha)`` quantile of ``u`` (float64 array, or float), for ``alpha > 0``.
 
     As ``alpha -> 0`` the distribution tends to the fair coin on {0, 1} (lam = 0 below u = 1/2);
     as ``alpha -> inf`` to a normal around 1/2 with variance ``1 / (8 alpha + 4)``.
@@ -102,9 +102,9 @@ def draw_lam(mode: str, batch_size: int, alpha: float, generator: torch.Generato
     if mode == "batch":
         if alpha == 0.0:
             return torch.ones(batch_size, dtype=torch.float32)
-        # the common case, kept to two small ops: one uniform, one fill
-        u = torch.rand(1, dtype=torch.float64, generator=generator).numpy()
-        return torch.full((batch_size,), float(beta_ppf(alpha, u)[0]))
+        # the common case, kept to two small ops (one uniform, one fill) and a scalar quantile
+        u = torch.rand(1, dtype=torch.float64, generator=generator).tolist()[0]
+        return torch.full((batch_size,), float(beta_ppf(alpha, u)))
     if mode == "elem":
         return sample_beta(alpha, batch_size, generator)
     return sample_beta(alpha, batch_size // 2, generator)

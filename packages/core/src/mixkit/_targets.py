@@ -64,7 +64,7 @@ def _check_multiclass(owner: str, y: Tensor, num_classes: int | None) -> int:
         if num_classes is None:
             fail(owner, "num_classes (an int) when y holds integer class labels", "None")
         low, high = torch.aminmax(y)
-        lo, hi = int(low), int(high)
+        lo, hi = cast(int, low.tolist()), cast(int, high.tolist())  # tolist: no dispatch
         if lo < 0 or hi >= num_classes:
             bad = lo if lo < 0 else hi
             fail(owner, f"class labels in [0, {num_classes - 1}] (num_classes={num_classes})", bad)

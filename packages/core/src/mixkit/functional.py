@@ -9,12 +9,15 @@ Kernels never modify their arguments; each returns a new tensor.
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from mixkit._validation import describe, fail
 
 __all__ = [
     "box_fraction",
@@ -35,7 +38,7 @@ def _per_sample(lam: Tensor, ndim: int, dtype: torch.dtype) -> Tensor:
     return lam.to(dtype).reshape(-1, *([1] * (ndim - 1)))
 
 
-def mix(x: Tensor, index: Tensor, lam: Tensor | float) -> Tensor:
+def mix(x: Tensor, index: Tensor, lam: Tensor | float, *, out: Tensor | None = None) -> Tensor:
     r"""Mix every sample with its partner: the mixup interpolation.
 
     .. math:: \tilde x_i = \lambda_i x_i + (1 - \lambda_i) x_{\mathrm{index}_i}
@@ -50,9 +53,11 @@ def mix(x: Tensor, index: Tensor, lam: Tensor | float) -> Tensor:
         index: ``(B,)`` int64 partner of each sample, on ``x``'s device.
         lam: weight of the original sample, a float for the whole batch or a ``(B,)`` tensor.
             ``lam = 1`` returns ``x`` exactly (torch's ``lerp`` is exact at the end points).
+        out: optional contiguous tensor of ``x``'s shape, dtype and device, not sharing memory
+            with ``x``, to write the result into (no allocation; not differentiable).
 
     Returns:
-        The mixed batch, same shape, dtype and device as ``x``.
+        The mixed batch, same shape, dtype and device as ``x`` (``out`` when given).
 
     Example:
         >>> x = torch.tensor([[0.0], [10.0]])
@@ -60,18 +65,40 @@ def mix(x: Tensor, index: Tensor, lam: Tensor | float) -> Tensor:
         tensor([[7.5000],
                 [2.5000]])
     """
-    if x.device.type == "cpu" and x[0].numel() >= _ROW_LOOP_MIN and not _needs_grad(x):
+    if out is not None:
+        _check_out("mix", out, x)
+    if x.device.type == "cpu" and math.prod(x.shape[1:]) >= _ROW_LOOP_MIN and not _needs_grad(x):
         # Large CPU rows: one fused pass per row straight into the output, so the batch is
         # read once and written once (the gather + in-place lerp below touches it twice).
-        out = torch.empty_like(x)
+        if out is None:
+            out = torch.empty_like(x)
         weights = lam.tolist() if isinstance(lam, Tensor) else [float(lam)] * x.shape[0]
         rows, out_rows = x.unbind(0), out.unbind(0)
         for i, (j, w) in enumerate(zip(index.tolist(), weights, strict=True)):
             torch.lerp(rows[j], rows[i], w, out=out_rows[i])
         return out
-    out = x.index_select(0, index)  # (B, ...) partners: the one new tensor
+    # (B, ...) partners: the one new tensor
+    out = x.index_select(0, index) if out is None else torch.index_select(x, 0, index, out=out)
     weight = _per_sample(lam, x.ndim, x.dtype) if isinstance(lam, Tensor) else float(lam)
     return out.lerp_(x, weight)  # out <- out + lam * (x - out)
+
+
+def _check_out(owner: str, out: object, x: Tensor) -> None:
+    """``out`` must be a plain destination for the result: x's layout, none of x's memory."""
+    if not isinstance(out, Tensor):
+        fail(owner, "out to be a torch.Tensor or None", describe(out), type_error=True)
+    if out.shape != x.shape or out.dtype != x.dtype or out.device != x.device:
+        fail(owner, f"out like x ({describe(x)})", describe(out))
+    if not out.is_contiguous():
+        fail(owner, "a contiguous out", f"out with strides {out.stride()}")
+    if out.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+        fail(owner, "out not to share memory with x", "out on the storage of x")
+    if _needs_grad(x) or out.requires_grad:
+        fail(
+            owner,
+            "out=None when x requires grad (writing into out is not differentiable)",
+            "an out tensor",
+        )
 
 
 _ROW_LOOP_MIN = 1 << 15  # elements per sample from which the per-row CPU path wins
@@ -108,20 +135,33 @@ def mix_one_hot(
     One ``(B, C)`` fill and two scatters of ``B`` values: for integer labels (the common case)
     it touches the ``(B, C)`` targets once instead of four times.
     """
-    batch = labels.shape[0]
+    return _mix_one_hot(labels, labels.index_select(0, index), lam, num_classes, label_smoothing)
+
+
+def _mix_one_hot(
+    labels: Tensor, partners: Tensor, lam: Tensor | float, num_classes: int, smoothing: float
+) -> Tensor:
+    # mix_one_hot given the partners' labels (mixers have them already, for the pair view).
+    # Two scatters, own share first: a row whose partner has its class adds both in that order.
+    batch, on = labels.shape[0], 1.0 - smoothing
     out = torch.full(
-        (batch, num_classes),
-        label_smoothing / num_classes,
-        dtype=torch.float32,
-        device=labels.device,
+        (batch, num_classes), smoothing / num_classes, dtype=torch.float32, device=labels.device
     )
+    own_at, partner_at = labels.long().unsqueeze(1), partners.long().unsqueeze(1)
     if isinstance(lam, Tensor):
-        own = lam.to(torch.float32).unsqueeze(1) * (1.0 - label_smoothing)  # (B, 1)
-    else:
-        own = torch.full((batch, 1), float(lam) * (1.0 - label_smoothing), device=labels.device)
-    partner = (1.0 - label_smoothing) - own
-    out.scatter_add_(1, labels.long().unsqueeze(1), own)
-    return out.scatter_add_(1, labels.long().index_select(0, index).unsqueeze(1), partner)
+        own = lam.to(torch.float32).unsqueeze(1) * on  # (B, 1)
+        out.scatter_add_(1, own_at, own)
+        return out.scatter_add_(1, partner_at, on - own)
+    # one lam: scalar scatters (no (B, 1) value tensors), the float32 arithmetic of the above
+    own_f32 = _float32(float(lam) * on)
+    out.scatter_(1, own_at, own_f32, reduce="add")
+    return out.scatter_(1, partner_at, _float32(_float32(on) - own_f32), reduce="add")
+
+
+def _float32(value: float) -> float:
+    # round to the nearest float32 (a float32 sum or product computed in double, then rounded,
+    # is the float32 result)
+    return struct.unpack("f", struct.pack("f", value))[0]  # type: ignore[no-any-return]
 
 
 def union_targets(targets: Tensor, index: Tensor, lam: Tensor) -> Tensor:
@@ -181,9 +221,18 @@ def box_fraction(box: Tensor, spatial_shape: Sequence[int]) -> Tensor:
         box: ``(n_boxes, n_spatial, 2)`` int64 ``[start, stop)`` per spatial dimension.
         spatial_shape: sizes of the spatial dimensions, e.g. ``(H, W)``.
     """
-    b = box.numpy()
-    sides = np.maximum(b[..., 1] - b[..., 0], 0)  # (n_boxes, n_spatial)
-    return torch.from_numpy((sides / np.array(spatial_shape, dtype=np.float64)).prod(axis=1))
+    return torch.tensor(_box_fractions(box.tolist(), spatial_shape), dtype=torch.float64)
+
+
+def _box_fractions(boxes: list[list[list[int]]], spatial_shape: Sequence[int]) -> list[float]:
+    # box_fraction on nested lists (a few boxes: Python beats tensor and NumPy calls)
+    fractions = []
+    for box in boxes:
+        fraction = 1.0
+        for (start, stop), size in zip(box, spatial_shape, strict=True):
+            fraction *= max(stop - start, 0) / size
+        fractions.append(fraction)
+    return fractions
 
 
 def _box_mask(
@@ -204,7 +253,7 @@ def _box_mask(
     return (~inside).to(dtype)
 
 
-def cutmix(x: Tensor, index: Tensor, box: Tensor) -> Tensor:
+def cutmix(x: Tensor, index: Tensor, box: Tensor, *, out: Tensor | None = None) -> Tensor:
     r"""Paste each partner's box into the sample: the CutMix operation.
 
     .. math:: \tilde x_i = M_i \odot x_i + (1 - M_i) \odot x_{\mathrm{index}_i}
@@ -220,20 +269,25 @@ def cutmix(x: Tensor, index: Tensor, box: Tensor) -> Tensor:
         index: ``(B,)`` partner index, on ``x``'s device.
         box: ``(1, n_spatial, 2)`` (one box for the whole batch) or ``(B, n_spatial, 2)``
             int64 ``[start, stop)`` per spatial dimension, on the CPU.
+        out: optional destination, as for :func:`mix`.
 
     Returns:
-        A new tensor; ``x`` is untouched. Rows whose partner is themselves are copies of ``x``.
+        A new tensor (``out`` when given); ``x`` is untouched. Rows whose partner is themselves
+        are copies of ``x``.
     """
+    if out is not None:
+        _check_out("cutmix", out, x)
     if box.shape[0] == 1:  # one box for the batch: gather only the box region of the partners
-        region = (slice(None), slice(None), *(slice(a, b) for a, b in box[0].tolist()))
-        out = x.clone()
+        region = (slice(None), slice(None), *(slice(a, b) for a, b in box.tolist()[0]))
+        out = x.clone() if out is None else out.copy_(x)
         if _needs_grad(x):  # out= kernels are not differentiable
             out[region] = x[region].index_select(0, index)
         else:
             torch.index_select(x[region], 0, index, out=out[region])  # straight into the box
         return out
     keep = _box_mask(box, x.shape[2:], x.dtype, x.device)  # (B, 1, *spatial)
-    return x.index_select(0, index).lerp_(x, keep)
+    out = x.index_select(0, index) if out is None else torch.index_select(x, 0, index, out=out)
+    return out.lerp_(x, keep)
 
 
 def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
