@@ -38,9 +38,18 @@ def _references(tensor: Tensor) -> tuple[int, int, bool]:
     return sys.getrefcount(storage), uses, storage.is_shared()
 
 
-# the count of a tensor that nothing else references, measured the same way (it depends on the
-# interpreter, so it is measured rather than assumed)
-_UNREFERENCED = _references(torch.empty(1))
+def _unreferenced() -> tuple[int, int, bool] | None:
+    """:func:`_references` of a tensor nothing else references, measured (it depends on the
+    interpreter) and checked to be stable and to see a storage handle; None (never reuse) if not."""
+    tensor = torch.empty(1)
+    first, again = _references(tensor), _references(tensor)
+    handle = tensor.untyped_storage()
+    held = _references(tensor)
+    del handle
+    return first if first == again == _references(tensor) != held else None
+
+
+_UNREFERENCED = _unreferenced()
 
 
 class BufferPool:
@@ -62,7 +71,8 @@ class BufferPool:
         with self._lock:
             for owner in self._kept:
                 if (
-                    owner.shape == shape
+                    _UNREFERENCED is not None
+                    and owner.shape == shape
                     and owner.dtype == dtype
                     and _references(owner) == _UNREFERENCED
                 ):
