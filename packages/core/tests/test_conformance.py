@@ -103,6 +103,19 @@ def test_check_mixer_runs_everything_and_catches_a_broken_mixer() -> None:
         run_check(broken, "inputs_untouched")
 
 
+def test_the_suite_catches_a_mixer_that_overwrites_results_still_held() -> None:
+    class OneBuffer(MixUp):
+        # reuses its output memory without asking whether anybody still reads it
+        def _out(self, x: torch.Tensor) -> torch.Tensor:
+            if getattr(self, "_buffer", None) is None:
+                self._buffer = torch.empty_like(x)
+            return self._buffer
+
+    broken = MixerCase("one-buffer", lambda g: OneBuffer(num_classes=5, generator=g), images)
+    with pytest.raises(AssertionError, match=r"call 0: Mixed.inputs changed by a later call"):
+        run_check(broken, "results_stay_valid")
+
+
 def test_declared_deviation_must_really_fail() -> None:
     case = MixerCase(
         "mixup",
@@ -117,4 +130,4 @@ def test_declared_deviation_must_really_fail() -> None:
 
 
 def test_every_check_is_listed() -> None:
-    assert len(CHECKS) >= 14
+    assert len(CHECKS) >= 15

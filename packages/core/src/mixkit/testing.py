@@ -114,6 +114,22 @@ def check_inputs_untouched(case: MixerCase, device: torch.device | str) -> None:
     assert torch.equal(y, y0), "the mixer modified its labels y"
 
 
+def check_results_stay_valid(case: MixerCase, device: torch.device | str) -> None:
+    """A result the caller still holds is never changed by later calls (a mixer may reuse
+    output memory only once nothing references it)."""
+    mixer = case.make_mixer(_seeded(0))
+    x, y = _batch(case, device)
+    held: list[tuple[str, Tensor, Tensor]] = []
+    for call in range(4):
+        out = mixer(x, y)
+        for name in ("inputs", "targets", "lam", "index", "weights"):
+            value = getattr(out, name)
+            if isinstance(value, Tensor):
+                held.append((f"call {call}: Mixed.{name}", value, value.clone()))
+    for what, value, snapshot in held:
+        assert torch.equal(value, snapshot), f"{what} changed by a later call"
+
+
 def check_shapes_dtype_device(case: MixerCase, device: torch.device | str) -> None:
     """Inputs keep shape, dtype and device; targets, lam, index and weights are well formed."""
     mixer = case.make_mixer(_seeded(0))
@@ -281,6 +297,7 @@ def check_repr(case: MixerCase, device: torch.device | str) -> None:
 
 CHECKS: dict[str, Callable[[MixerCase, torch.device | str], None]] = {
     "inputs_untouched": check_inputs_untouched,
+    "results_stay_valid": check_results_stay_valid,
     "shapes_dtype_device": check_shapes_dtype_device,
     "targets_valid": check_targets_valid,
     "lam_one_identity": check_lam_one_identity,
