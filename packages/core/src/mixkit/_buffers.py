@@ -1,10 +1,10 @@
 """Output memory that a mixer reuses once nothing references it any more (CPU only).
 
 A mixer returns a new batch on every call and the caller's tensor is never written. On the CPU
-that new batch costs more than the mixing itself: glibc hands freed blocks of more than
-~128 KiB back to the operating system, so every call page-faults a fresh output in again (9409
-faults for a 64x3x224x224 float batch). CUDA's caching allocator already keeps such blocks; this
-pool does the same for a mixer's CPU outputs.
+that new batch can cost more than the mixing itself: glibc maps every block over 32 MiB afresh
+(and often trims smaller freed blocks back to the operating system), so every call page-faults a
+fresh output in again (9409 faults for a 64x3x224x224 float batch). CUDA's caching allocator
+already keeps such blocks; this pool does the same for a mixer's CPU outputs.
 
 A batch is handed out again only when the pool holds the sole reference to its memory: no tensor,
 view, NumPy array, DLPack capsule, storage handle or autograd graph that could still read it, and

@@ -4,7 +4,8 @@ Every mixer, loss and integration in mixkit calls these; the math exists once.
 Convention: ``lam`` is the weight of the ORIGINAL sample ``i`` and ``1 - lam`` the weight of its
 partner ``index[i]`` (as in timm and torchvision; kornia uses the opposite convention).
 
-Kernels never modify their arguments; each returns a new tensor.
+Kernels never modify their arguments; each returns a new tensor, or writes into an explicit
+``out=`` where it takes one.
 """
 
 from __future__ import annotations
