@@ -2,7 +2,7 @@
 
 scikit-learn's handwritten digits (1797 8x8 images, shipped with scikit-learn: no download),
 split 2/3 train, 1/3 test, scaled to [0, 1]. The same MLP from the same initialisation is trained
-with MixUp and with ``mixkit.MixUpE`` around the same MixUp: version 3 (the authors' default) at
+with MixUp and with the same MixUp plus ``mixkit.MixupETerm``: version 3 (the authors' default) at
 the authors' strength eta = 1e-3 and at a stronger 0.1, and version 1 (the exact directional
 derivative toward the mean input from ``mixkit.mean_input``) at 0.1, over a few seeds. After each
 epoch the clean (unmixed) cross-entropy on the training and the test set is recorded; the script
@@ -70,25 +70,22 @@ def train(
     model = mlp(seed)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
     g = torch.Generator().manual_seed(seed)
-    mixup = mixkit.MixUp(alpha=alpha, num_classes=10, generator=g)
-    wrapper: mixkit.MixUpE | None = None
+    term: mixkit.MixupETerm | None = None
     if version == 3:
-        wrapper = mixkit.MixUpE(mixup, eta=eta)
+        term = mixkit.MixupETerm(eta=eta)
     elif version == 1:
         loader = [(xtr[i : i + 256], ytr[i : i + 256]) for i in range(0, len(xtr), 256)]
-        wrapper = mixkit.MixUpE(mixup, eta=eta, version=1, x_bar=mixkit.mean_input(loader))
+        term = mixkit.MixupETerm(eta=eta, version=1, x_bar=mixkit.mean_input(loader))
+    mixer = mixkit.MixUp(alpha=alpha, num_classes=10, term=term, generator=g)
     curves: dict[str, list[float]] = {"train": [], "test": [], "acc": []}
     for _ in range(epochs):
         order = torch.randperm(len(xtr), generator=g)
         for i in range(0, len(xtr), batch_size):
             idx = order[i : i + batch_size]
             x, y = xtr[idx], ytr[idx]
-            if wrapper is None:
-                mixed = mixup(x, y)
-                loss = mixed.loss(model(mixed.inputs))
-            else:
-                mixed = wrapper(x, y)
-                loss = wrapper.loss(model, mixed)  # value: the mixup loss; gradient: + the term
+            mixed = mixer(x, y)
+            # with MixupE: the value is the mixup loss, the gradient carries the term
+            loss = mixed.loss(model(mixed.inputs), model=model)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -24,13 +24,21 @@ def blobs(g: torch.Generator, n: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
 FIT_X, FIT_Y = blobs(torch.Generator().manual_seed(99), 90)
 
 
-def composed(g: torch.Generator, *, k: int = 4, eps: float = 3.0, off: int = 2) -> mixkit.MixUp:
+def composed(
+    g: torch.Generator,
+    *,
+    k: int = 4,
+    eps: float = 3.0,
+    off: int = 2,
+    term: mixkit.LossTerm | None = None,
+) -> mixkit.MixUp:
     return mixkit.MixUp(
         alpha=1.0,
         num_classes=3,
         pairing=mixkit.OTPairing(k=k),
         relabel=mixkit.GenLabel(gamma=0.5).fit(FIT_X, FIT_Y),
         weighting=mixkit.LocalWeights(eps=eps),
+        term=term,
         schedule=mixkit.OffAfter(epoch=off),
         generator=g,
     )
@@ -63,7 +71,8 @@ def test_all_four_axes_act_in_one_mixer() -> None:
 def test_composed_mixer_trains_with_mixupe_and_resumes_bit_exactly() -> None:
     x, y = blobs(torch.Generator().manual_seed(0), 24)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
-    wrapper = mixkit.MixUpE(composed(torch.Generator().manual_seed(3)), eta=1e-3, tau=1.0)
+    term = mixkit.MixupETerm(eta=1e-3, tau=1.0)
+    wrapper = composed(torch.Generator().manual_seed(3), term=term)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     state = None
     draws = []
@@ -72,12 +81,12 @@ def test_composed_mixer_trains_with_mixupe_and_resumes_bit_exactly() -> None:
             state = copy.deepcopy(wrapper.state_dict())
         mixed = wrapper(x, y)
         draws.append(mixed.inputs.detach().clone())
-        loss = wrapper.loss(model, mixed, reduction="weighted_mean")
+        loss = mixed.loss(model(mixed.inputs), model=model, reduction="weighted_mean")
         assert math.isfinite(loss.item())
         opt.zero_grad()
         loss.backward()
         opt.step()
-    resumed = mixkit.MixUpE(composed(torch.Generator().manual_seed(77)), eta=1e-3, tau=1.0)
+    resumed = composed(torch.Generator().manual_seed(77), term=mixkit.MixupETerm())
     assert state is not None
     resumed.load_state_dict(state)
     for step in range(3, 6):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import mixkit
-from mixkit import CutMix, MixUp, RandomChoice
+from mixkit import CutMix, LerpOp, MixUp, RandomChoice
 from mixkit.testing import CHECKS, MixerCase, check_mixer, parametrize_with_checks, run_check
 
 
@@ -92,26 +92,29 @@ def test_conformance(case: MixerCase, check: str, device: torch.device) -> None:
 def test_check_mixer_runs_everything_and_catches_a_broken_mixer() -> None:
     check_mixer(CASES[0])
 
-    class Mutating(MixUp):
-        def _mix_inputs(self, x, params, index, lam):  # type: ignore[no-untyped-def]
-            x.mul_(1.0)  # harmless value, but an in-place write all the same
-            x.add_(1.0)
-            return super()._mix_inputs(x, params, index, lam)
+    class MutatingOp(LerpOp):
+        def apply(self, batch, params, *, out=None):  # type: ignore[no-untyped-def]
+            batch.data.add_(1.0)  # an in-place write on the caller's batch
+            return super().apply(batch, params, out=out)
 
-    broken = MixerCase("mutating", lambda g: Mutating(num_classes=5, generator=g), images)
+    broken = MixerCase(
+        "mutating", lambda g: MixUp(num_classes=5, op=MutatingOp(), generator=g), images
+    )
     with pytest.raises(AssertionError, match="modified its input"):
         run_check(broken, "inputs_untouched")
 
 
 def test_the_suite_catches_a_mixer_that_overwrites_results_still_held() -> None:
-    class OneBuffer(MixUp):
+    class OneBuffer(LerpOp):
         # reuses its output memory without asking whether anybody still reads it
-        def _out(self, x: torch.Tensor) -> torch.Tensor:
+        def apply(self, batch, params, *, out=None):  # type: ignore[no-untyped-def]
             if getattr(self, "_buffer", None) is None:
-                self._buffer = torch.empty_like(x)
-            return self._buffer
+                self._buffer = torch.empty_like(batch.data)
+            return super().apply(batch, params, out=self._buffer)
 
-    broken = MixerCase("one-buffer", lambda g: OneBuffer(num_classes=5, generator=g), images)
+    broken = MixerCase(
+        "one-buffer", lambda g: MixUp(num_classes=5, op=OneBuffer(), generator=g), images
+    )
     with pytest.raises(AssertionError, match=r"call 0: Mixed.inputs changed by a later call"):
         run_check(broken, "results_stay_valid")
 

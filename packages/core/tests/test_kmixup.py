@@ -19,7 +19,7 @@ from torch import Tensor
 
 import mixkit
 from mixkit import CutMix, KMixUp, MixUp, OTPairing
-from mixkit._kmixup import _round_plan, chunk_costs
+from mixkit._transport import _round_plan, chunk_costs
 from mixkit.testing import MixerCase, parametrize_with_checks, run_check
 
 ROOT = Path(__file__).resolve().parents[3]

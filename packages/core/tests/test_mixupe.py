@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import re
 import subprocess
@@ -17,7 +16,7 @@ import torch.nn.functional as TF
 from torch import Tensor, nn
 
 import mixkit
-from mixkit import CutMix, Mixed, MixUp, MixUpE, OffAfter, RandomChoice, mean_input
+from mixkit import CutMix, Mixed, MixUp, MixUpE, MixupETerm, OffAfter, RandomChoice, mean_input
 from mixkit.testing import MixerCase, parametrize_with_checks, run_check
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -120,8 +119,8 @@ def test_v1_score_is_grad_dot_xbar_plus_v3_score_on_bias_free_relu_nets(net: str
         model = relu_cnn(4, bias=False)
     x_bar = torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(2)).double()
     targets = TF.one_hot(y, 4).double()
-    s1 = MixUpE(version=1, x_bar=x_bar).scores(model, x, targets)
-    s3 = MixUpE(version=3).scores(model, x, targets)
+    s1 = MixupETerm(version=1, x_bar=x_bar).scores(model, x, targets)
+    s3 = MixupETerm().scores(model, x, targets)
     # grad_x <f(x_i), b_i> . x_bar, computed on its own
     xg = x.clone().requires_grad_(True)
     f = model(xg)
@@ -137,8 +136,8 @@ def test_the_relation_needs_a_bias_free_net() -> None:
     x, y = tabular(b=16, d=6, c=4)
     model = relu_mlp(6, 4, bias=True)
     targets, x_bar = TF.one_hot(y, 4).double(), torch.zeros(6, dtype=torch.float64)
-    s1 = MixUpE(version=1, x_bar=x_bar).scores(model, x, targets)
-    s3 = MixUpE().scores(model, x, targets)
+    s1 = MixupETerm(version=1, x_bar=x_bar).scores(model, x, targets)
+    s3 = MixupETerm().scores(model, x, targets)
     # with x_bar = 0 the relation says s1 == s3; biases break Euler's identity
     assert float((s1 - s3).detach().abs().max()) > 1e-3
 
@@ -148,7 +147,7 @@ def test_scores_use_the_link_of_each_task() -> None:
     x = torch.randn(5, 4, dtype=torch.float64)
     f = model(x)
     y = torch.rand(5, 3, dtype=torch.float64)
-    e = MixUpE()
+    e = MixupETerm()
     torch.testing.assert_close(e.scores(model, x, y, task="regression"), (f * (y - f)).sum(1))
     torch.testing.assert_close(
         e.scores(model, x, y, task="multilabel"), (f * (y - torch.sigmoid(f))).sum(1)
@@ -168,15 +167,17 @@ def test_loss_value_is_the_mixup_loss_and_gradient_is_the_authors(
     x_bar = x.mean(0) if version == 1 else None
     eta = 0.5  # large, so the term visibly moves the gradient
     mixer = MixUpE(
-        MixUp(alpha=alpha, num_classes=3, generator=torch.Generator().manual_seed(0)),
+        alpha=alpha,
+        num_classes=3,
+        generator=torch.Generator().manual_seed(0),
         eta=eta,
         tau=math.inf,
         version=version,  # type: ignore[arg-type]
         x_bar=x_bar,
     )
     mixed = mixer(x, y)
-    loss = mixer.loss(model, mixed)
-    plain = mixed.loss(model(mixed.inputs))
+    loss = mixed.loss(model(mixed.inputs), model=model)
+    plain = mixkit.mixed_loss(model(mixed.inputs), mixed)
     torch.testing.assert_close(loss, plain, rtol=1e-6, atol=0)  # the value: the mixup loss
     one_minus_m = 1.0 - (alpha + 1) / (2 * alpha + 1)
     expected = reference_loss(
@@ -191,21 +192,29 @@ def test_loss_value_is_the_mixup_loss_and_gradient_is_the_authors(
 def test_tau_keeps_only_scores_below_it() -> None:
     x, y = tabular(b=16)
     model = relu_mlp(5, 3, bias=True)
-    mixer = MixUpE(MixUp(num_classes=3, generator=torch.Generator().manual_seed(0)), eta=0.5)
+    mixer = MixUpE(num_classes=3, generator=torch.Generator().manual_seed(0), eta=0.5)
     mixed = mixer(x, y)
-    s = mixer.scores(model, x, mixer.clean_targets(mixed)).detach()
+    s = mixer.mixupe.scores(model, x, MixupETerm.clean_targets(mixed)).detach()
     tau = float(s.median())  # about half the samples kept
-    mixer.tau = tau
+    mixer.mixupe.tau = tau
     kept = int((s < tau).sum())
     assert 0 < kept < 16
     expected = reference_loss(model, mixed, eta=0.5, one_minus_m=1 / 3, tau=tau)
     assert_grads_close(
-        grads(mixer.loss(model, mixed), model), grads(expected, model), rtol=1e-5, atol=1e-7
+        grads(mixed.loss(model(mixed.inputs), model=model), model),
+        grads(expected, model),
+        rtol=1e-5,
+        atol=1e-7,
     )
     # a threshold below every score keeps nothing: exactly the mixup gradient
-    mixer.tau = float(s.min()) - 1.0
-    plain = mixed.loss(model(mixed.inputs))
-    assert_grads_close(grads(mixer.loss(model, mixed), model), grads(plain, model), rtol=0, atol=0)
+    mixer.mixupe.tau = float(s.min()) - 1.0
+    plain = mixkit.mixed_loss(model(mixed.inputs), mixed)
+    assert_grads_close(
+        grads(mixed.loss(model(mixed.inputs), model=model), model),
+        grads(plain, model),
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_version_1_needs_the_double_backward() -> None:
@@ -216,7 +225,9 @@ def test_version_1_needs_the_double_backward() -> None:
     x_bar = torch.randn(4, dtype=torch.float64)
     eta, alpha = 0.3, 1.0
     mixer = MixUpE(
-        MixUp(alpha=alpha, num_classes=3, generator=torch.Generator().manual_seed(0)),
+        alpha=alpha,
+        num_classes=3,
+        generator=torch.Generator().manual_seed(0),
         eta=eta,
         tau=math.inf,
         version=1,
@@ -224,61 +235,86 @@ def test_version_1_needs_the_double_backward() -> None:
     )
     mixed = mixer(x, y)
     logits = model(mixed.inputs)
-    plain = mixed.loss(logits)
+    plain = mixkit.mixed_loss(logits, mixed)
     (grad_plain,) = torch.autograd.grad(plain, model.weight, retain_graph=True)
     b = torch.softmax(model(x), dim=1).detach() - TF.one_hot(y, 3).double()
     s = (b * ((x_bar - x) @ model.weight.detach().T)).sum(dim=1)
     term_grad = eta * (1 / 3) * b.T @ (x_bar - x) / x.shape[0]  # (C, D)
     total = plain.detach() + eta * (1 / 3) * s.sum() / x.shape[0]
     expected = (plain.detach().abs() / total.abs()) * (grad_plain + term_grad)
-    (ours,) = torch.autograd.grad(mixer.loss(model, mixed, logits), model.weight)
+    (ours,) = torch.autograd.grad(mixed.loss(logits, model=model), model.weight)
     torch.testing.assert_close(ours, expected.to(ours.dtype), rtol=1e-5, atol=1e-7)
     assert float((ours - grad_plain).abs().max()) > 1e-3
 
 
-def test_random_choice_m_from_the_chosen_mixer_or_the_expectation() -> None:
+def test_random_choice_uses_the_m_of_the_mixer_that_drew() -> None:
     x, y = tabular(b=8)
     model = relu_mlp(5, 3, bias=True)
-    choice = RandomChoice(
-        [MixUp(alpha=1.0, num_classes=3), MixUp(alpha=4.0, num_classes=3)],
+    term = MixupETerm(eta=0.5, tau=math.inf)  # one term, shared by both mixers
+    mixer = RandomChoice(
+        [MixUp(alpha=1.0, num_classes=3, term=term), MixUp(alpha=4.0, num_classes=3, term=term)],
         p=[0.25, 0.75],
         generator=torch.Generator().manual_seed(0),
     )
-    mixer = MixUpE(choice, eta=0.5, tau=math.inf)
     params = mixer.draw(x)
     assert params.choice is not None
     chosen = mixer.mix(x, y, params)
     alpha = (1.0, 4.0)[params.choice]
+    assert chosen.alpha == alpha and chosen.term is term
     expected = reference_loss(
         model, chosen, eta=0.5, one_minus_m=alpha / (2 * alpha + 1), tau=math.inf
     )
-    assert_grads_close(grads(mixer.loss(model, chosen), model), grads(expected, model))
-    called = mixer(x, y)  # forward records the choice too: that mixer's m
-    assert called.params.choice is not None
-    alpha = (1.0, 4.0)[called.params.choice]
-    expected = reference_loss(
-        model, called, eta=0.5, one_minus_m=alpha / (2 * alpha + 1), tau=math.inf
-    )
-    assert_grads_close(grads(mixer.loss(model, called), model), grads(expected, model))
-    # a Mixed without a recorded choice (built by hand) gets the expectation over the choice
-    unrecorded = dataclasses.replace(called, params=called.params.replace(choice=None))
-    expectation = 0.25 * (1 / 3) + 0.75 * (4 / 9)
-    expected = reference_loss(model, unrecorded, eta=0.5, one_minus_m=expectation, tau=math.inf)
-    assert_grads_close(grads(mixer.loss(model, unrecorded), model), grads(expected, model))
+    loss = chosen.loss(model(chosen.inputs), model=model)
+    assert_grads_close(grads(loss, model), grads(expected, model))
+    seen = set()
+    for _ in range(6):  # forward: each batch carries the alpha of its mixer
+        called = mixer(x, y)
+        assert called.params.choice is not None
+        alpha = (1.0, 4.0)[called.params.choice]
+        seen.add(alpha)
+        assert called.alpha == alpha
+        expected = reference_loss(
+            model, called, eta=0.5, one_minus_m=alpha / (2 * alpha + 1), tau=math.inf
+        )
+        loss = called.loss(model(called.inputs), model=model)
+        assert_grads_close(grads(loss, model), grads(expected, model))
+    assert seen == {1.0, 4.0}
+
+
+def test_the_alpha_of_a_schedule_is_the_one_m_uses() -> None:
+    x, y = tabular()
+    model = relu_mlp(5, 3, bias=True)
+    schedule = mixkit.LinearDecay(start=0, end=2, target="alpha", final=0.0)
+    mixer = MixUpE(
+        alpha=2.0, num_classes=3, schedule=schedule, eta=0.5, tau=math.inf,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    mixer.set_epoch(1)  # alpha scaled by 0.5
+    mixed = mixer(x, y)
+    assert mixed.alpha == 1.0
+    expected = reference_loss(model, mixed, eta=0.5, one_minus_m=1 / 3, tau=math.inf)
+    loss = mixed.loss(model(mixed.inputs), model=model)
+    assert_grads_close(grads(loss, model), grads(expected, model))
 
 
 def test_clean_targets_carry_the_label_smoothing_of_the_mixer() -> None:
     x, y = tabular()
     model = relu_mlp(5, 3, bias=True)
     mixer = MixUpE(
-        MixUp(num_classes=3, label_smoothing=0.2, generator=torch.Generator().manual_seed(0)),
+        num_classes=3,
+        label_smoothing=0.2,
+        generator=torch.Generator().manual_seed(0),
         eta=0.5,
         tau=math.inf,
     )
     mixed = mixer(x, y)
-    torch.testing.assert_close(mixer.clean_targets(mixed), TF.one_hot(y, 3).float() * 0.8 + 0.2 / 3)
+    torch.testing.assert_close(
+        MixupETerm.clean_targets(mixed), TF.one_hot(y, 3).float() * 0.8 + 0.2 / 3
+    )
     expected = reference_loss(model, mixed, eta=0.5, one_minus_m=1 / 3, tau=math.inf)
-    assert_grads_close(grads(mixer.loss(model, mixed), model), grads(expected, model))
+    assert_grads_close(
+        grads(mixed.loss(model(mixed.inputs), model=model), model), grads(expected, model)
+    )
 
 
 @pytest.mark.parametrize("version", [3, 1])
@@ -286,7 +322,8 @@ def test_reductions(version: int) -> None:
     x, y = tabular()
     model = relu_mlp(5, 3, bias=True)
     mixer = MixUpE(
-        MixUp(num_classes=3, generator=torch.Generator().manual_seed(0)),
+        num_classes=3,
+        generator=torch.Generator().manual_seed(0),
         eta=0.5,
         tau=math.inf,
         version=version,  # type: ignore[arg-type]
@@ -296,23 +333,23 @@ def test_reductions(version: int) -> None:
     logits = model(mixed.inputs)
     for reduction in ("mean", "sum", "weighted_mean"):
         torch.testing.assert_close(
-            mixer.loss(model, mixed, logits, reduction=reduction),
-            mixed.loss(logits, reduction=reduction),
+            mixed.loss(logits, model=model, reduction=reduction),
+            mixkit.mixed_loss(logits, mixed, reduction=reduction),
         )
-    per_sample = mixer.loss(model, mixed, logits, reduction="none")
+    per_sample = mixed.loss(logits, model=model, reduction="none")
     assert per_sample.shape == (12,)
-    torch.testing.assert_close(per_sample.mean(), mixer.loss(model, mixed, logits))
+    torch.testing.assert_close(per_sample.mean(), mixed.loss(logits, model=model))
     # "sum" is B times "mean", gradient included
     assert_grads_close(
-        grads(mixer.loss(model, mixed, reduction="sum"), model),
-        [12 * g for g in grads(mixer.loss(model, mixed), model)],
+        grads(mixed.loss(model(mixed.inputs), model=model, reduction="sum"), model),
+        [12 * g for g in grads(mixed.loss(model(mixed.inputs), model=model), model)],
     )
 
 
 def test_identity_and_eta_zero_are_the_plain_loss_without_a_clean_pass() -> None:
     x, y = tabular()
     model = Counting(relu_mlp(5, 3, bias=True))
-    mixer = MixUpE(MixUp(num_classes=3), eta=0.5)
+    mixer = MixUpE(num_classes=3, eta=0.5)
     for setup in ("eval", "disabled", "schedule"):
         m = copy.deepcopy(mixer)
         if setup == "eval":
@@ -320,19 +357,19 @@ def test_identity_and_eta_zero_are_the_plain_loss_without_a_clean_pass() -> None
         elif setup == "disabled":
             m.enabled = False
         else:
-            m = MixUpE(MixUp(num_classes=3, schedule=OffAfter(epoch=1)), eta=0.5)
+            m = MixUpE(num_classes=3, schedule=OffAfter(epoch=1), eta=0.5)
             m.set_epoch(1)
         mixed = m(x, y)
         assert not mixed.applied and mixed.inputs is x
         model.calls = 0
-        loss = m.loss(model, mixed)
+        loss = mixed.loss(model(mixed.inputs), model=model)
         assert model.calls == 1, setup
         torch.testing.assert_close(loss, TF.cross_entropy(model(x), y), rtol=0, atol=0)
-    zero = MixUpE(MixUp(num_classes=3, generator=torch.Generator().manual_seed(0)), eta=0.0)
+    zero = MixUpE(num_classes=3, generator=torch.Generator().manual_seed(0), eta=0.0)
     mixed = zero(x, y)
     logits = model(mixed.inputs)
     model.calls = 0
-    assert torch.equal(zero.loss(model, mixed, logits), mixed.loss(logits))
+    assert torch.equal(mixed.loss(logits, model=model), mixkit.mixed_loss(logits, mixed))
     assert model.calls == 0, "logits given and eta = 0: no pass at all"
 
 
@@ -342,21 +379,22 @@ def test_loss_calls_the_model_on_the_mixed_and_the_clean_batch() -> None:
     seen: list[Tensor] = []
     model = Counting(inner)
     model.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
-    mixer = MixUpE(MixUp(num_classes=3, generator=torch.Generator().manual_seed(0)))
+    mixer = MixUpE(num_classes=3, generator=torch.Generator().manual_seed(0))
     mixed = mixer(x, y)
-    mixer.loss(model, mixed)
+    mixed.loss(model(mixed.inputs), model=model)
     assert model.calls == 2
     assert seen[0] is mixed.inputs and seen[1] is x
     model.calls = 0
-    mixer.loss(model, mixed, inner(mixed.inputs))
+    mixed.loss(inner(mixed.inputs), model=model)
     assert model.calls == 1
 
 
 def test_the_callers_batch_is_untouched_by_version_1() -> None:
     x, y = tabular()
     x0 = x.clone()
-    mixer = MixUpE(MixUp(num_classes=3), version=1, x_bar=x.mean(0))
-    mixer.loss(relu_mlp(5, 3, bias=True), mixer(x, y)).backward()
+    mixer = MixUpE(num_classes=3, version=1, x_bar=x.mean(0))
+    net, mixed = relu_mlp(5, 3, bias=True), mixer(x, y)
+    mixed.loss(net(mixed.inputs), model=net).backward()
     assert torch.equal(x, x0) and not x.requires_grad and x.grad is None
 
 
@@ -369,15 +407,16 @@ def test_multilabel_and_regression_mixers() -> None:
         model = nn.Linear(4, out).double()
         for version in (3, 1):
             mixer = MixUpE(
-                MixUp(task=task, generator=torch.Generator().manual_seed(0)),  # type: ignore[arg-type]
+                task=task,
+                generator=torch.Generator().manual_seed(0),  # type: ignore[arg-type]
                 eta=0.5,
                 tau=math.inf,
                 version=version,
                 x_bar=x.mean(0) if version == 1 else None,
             )
             mixed = mixer(x, y)
-            loss = mixer.loss(model, mixed)
-            torch.testing.assert_close(loss, mixed.loss(model(mixed.inputs)))
+            loss = mixed.loss(model(mixed.inputs), model=model)
+            torch.testing.assert_close(loss, mixkit.mixed_loss(model(mixed.inputs), mixed))
             loss.backward()
             assert all(
                 p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters()
@@ -389,15 +428,15 @@ def test_loss_on_every_device(device: torch.device) -> None:
     x, y = torch.randn(6, 3, 8, 8, generator=g).to(device), torch.arange(6).to(device) % 4
     model = relu_cnn(4, bias=True).float().to(device)
     for version in (3, 1):
-        mixer = MixUpE(
-            CutMix(num_classes=4, generator=torch.Generator().manual_seed(0)),
-            version=version,
-            x_bar=torch.zeros(3, 8, 8) if version == 1 else None,
+        mixer = CutMix(
+            num_classes=4,
+            generator=torch.Generator().manual_seed(0),
+            term=MixupETerm(version=version, x_bar=torch.zeros(3, 8, 8) if version == 1 else None),
         ).to(device)
         mixed = mixer(x, y)
-        loss = mixer.loss(model, mixed)
+        loss = mixed.loss(model(mixed.inputs), model=model)
         assert loss.device == x.device
-        torch.testing.assert_close(loss, mixed.loss(model(mixed.inputs)))
+        torch.testing.assert_close(loss, mixkit.mixed_loss(model(mixed.inputs), mixed))
         loss.backward()
 
 
@@ -424,13 +463,14 @@ class MajorityRelabel(mixkit.Relabel):
         return TF.one_hot(targets.argmax(dim=1), targets.shape[1]).float()
 
 
-def composed(g: torch.Generator) -> MixUp:
+def composed(g: torch.Generator, term: MixupETerm) -> MixUp:
     return MixUp(
         num_classes=5,
         mode="elem",
         pairing=FarthestPairing(),
         weighting=DistanceWeights(),
         relabel=MajorityRelabel(),
+        term=term,
         schedule=OffAfter(epoch=1),
         generator=g,
     )
@@ -440,16 +480,16 @@ def test_composes_with_pairing_weighting_relabel_and_a_switch_off_schedule() -> 
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(8, 6, generator=g, dtype=torch.float64), torch.arange(8) % 5
     model = relu_mlp(6, 5, bias=True)
-    mixer = MixUpE(composed(torch.Generator().manual_seed(1)), eta=0.5, tau=math.inf)
+    mixer = composed(torch.Generator().manual_seed(1), MixupETerm(eta=0.5, tau=math.inf))
     mixed = mixer(x, y)
     flat = x.float()
     assert torch.equal(mixed.index, torch.cdist(flat, flat).argmax(1))
     assert mixed.relabelled and not torch.equal(mixed.weights, torch.ones(8))
     logits = model(mixed.inputs)
-    loss = mixer.loss(model, mixed, logits)
-    torch.testing.assert_close(loss, mixed.loss(logits))
+    loss = mixed.loss(logits, model=model)
+    torch.testing.assert_close(loss, mixkit.mixed_loss(logits, mixed))
     # the clean term: the same as for a plain mixer with these targets and weights
-    mixed_grad = grads(mixed.loss(model(mixed.inputs)), model)
+    mixed_grad = grads(mixkit.mixed_loss(model(mixed.inputs), mixed), model)
     term_only = reference_loss(model, mixed, eta=0.5, one_minus_m=1 / 3, tau=math.inf)
     ours = grads(loss, model)
     assert_grads_close(ours, grads(term_only, model))
@@ -457,7 +497,9 @@ def test_composes_with_pairing_weighting_relabel_and_a_switch_off_schedule() -> 
     mixer.set_epoch(1)  # the schedule switches mixing, and with it the term, off
     off = mixer(x, y)
     assert not off.applied
-    torch.testing.assert_close(mixer.loss(model, off), TF.cross_entropy(model(x), y))
+    torch.testing.assert_close(
+        off.loss(model(off.inputs), model=model), TF.cross_entropy(model(x), y)
+    )
 
 
 def x_bar_of(shape: tuple[int, ...]) -> Tensor:
@@ -465,30 +507,35 @@ def x_bar_of(shape: tuple[int, ...]) -> Tensor:
 
 
 CASES = [
-    MixerCase("mixupe-mixup", lambda g: MixUpE(MixUp(num_classes=5, generator=g)), images),
+    MixerCase("mixupe-mixup", lambda g: MixUpE(num_classes=5, generator=g), images),
     MixerCase(
         "mixupe-v1-cutmix-elem",
-        lambda g: MixUpE(
-            CutMix(mode="elem", num_classes=5, generator=g), version=1, x_bar=x_bar_of((3, 8, 8))
+        lambda g: CutMix(
+            mode="elem",
+            num_classes=5,
+            generator=g,
+            term=MixupETerm(version=1, x_bar=x_bar_of((3, 8, 8))),
         ),
         images,
     ),
     MixerCase(
         "mixupe-random-choice",
-        lambda g: MixUpE(
-            RandomChoice(
-                [
-                    MixUp(num_classes=5, generator=torch.Generator().manual_seed(1)),
-                    CutMix(num_classes=5, generator=torch.Generator().manual_seed(2)),
-                ],
-                generator=g,
-            )
+        lambda g: RandomChoice(
+            [
+                MixUpE(num_classes=5, generator=torch.Generator().manual_seed(1)),
+                CutMix(
+                    num_classes=5,
+                    term=MixupETerm(),
+                    generator=torch.Generator().manual_seed(2),
+                ),
+            ],
+            generator=g,
         ),
         images,
     ),
     MixerCase(
         "mixupe-composed",
-        lambda g: MixUpE(composed(g), eta=0.1),
+        lambda g: composed(g, MixupETerm(eta=0.1)),
         images,
     ),
 ]
@@ -499,201 +546,234 @@ def test_conformance(case: MixerCase, check: str, device: torch.device) -> None:
     run_check(case, check, device)
 
 
-# -- the wrapper ----------------------------------------------------------------------------
+# -- the preset and the term's state --------------------------------------------------------
 
 
-def test_delegates_to_the_wrapped_mixer() -> None:
+def test_the_preset_is_mixup_with_the_term() -> None:
     x, y = torch.randn(6, 3, 8, 8), torch.arange(6) % 5
-    inner = MixUp(num_classes=5, schedule=mixkit.AutoSwitch(patience=1))
-    mixer = MixUpE(inner)
-    assert mixer.mixer is inner and isinstance(MixUpE().mixer, MixUp)
-    mixer.set_epoch(3)
-    mixer.set_step(7)
-    assert (inner.epoch, inner.step) == (3, 7)
-    mixer.report(1.0)
-    mixer.report(2.0)
-    assert inner.schedule is not None and inner.schedule(0, 0) == 0.0  # switched off
-    mixer.enabled = False
-    assert not inner.enabled and not mixer.enabled
-    mixer.eval()
-    assert not inner.training
-    twin = MixUp(num_classes=5, generator=torch.Generator().manual_seed(3))
-    wrapped = MixUpE(MixUp(num_classes=5, generator=torch.Generator().manual_seed(3)))
-    a, b = twin(x, y), wrapped(x, y)
+    preset = MixUpE(num_classes=5, eta=0.2, generator=torch.Generator().manual_seed(3))
+    plain = MixUp(num_classes=5, generator=torch.Generator().manual_seed(3))
+    a, b = preset(x, y), plain(x, y)
     assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
-    params = wrapped.draw(x, lam=0.3)
-    torch.testing.assert_close(wrapped.mix(x, y, params).inputs, 0.3 * x + 0.7 * x[params.index])
+    assert isinstance(a.term, MixupETerm) and a.term is preset.mixupe and b.term is None
+    assert preset.mixupe.eta == 0.2
+    params = preset.draw(x, lam=0.3)
+    torch.testing.assert_close(preset.mix(x, y, params).inputs, 0.3 * x + 0.7 * x[params.index])
 
 
-def test_x_bar_is_a_private_buffer_in_the_state_dict() -> None:
+def test_x_bar_is_a_private_copy_in_the_mixer_state() -> None:
     x_bar = torch.ones(3, 8, 8)
-    mixer = MixUpE(MixUp(num_classes=5), version=1, x_bar=x_bar)
+    mixer = MixUpE(num_classes=5, version=1, x_bar=x_bar)
     state = mixer.state_dict()
-    assert torch.equal(state["x_bar"], x_bar) and "mixer._extra_state" in state
-    other = MixUpE(MixUp(num_classes=5), version=1, x_bar=torch.zeros(3, 8, 8))
+    saved = state["_extra_state"]["strategies"]["term"]["x_bar"]
+    assert torch.equal(saved, x_bar)
+    other = MixUpE(num_classes=5, version=1, x_bar=torch.zeros(3, 8, 8))
     other.load_state_dict(state)
-    assert other.x_bar is not None and torch.equal(other.x_bar, x_bar)
-    mixer.load_state_dict({**state, "x_bar": torch.full((3, 8, 8), 2.0)})
-    assert torch.equal(x_bar, torch.ones(3, 8, 8)), "the caller's x_bar was written into"
-    moved = mixer.double().x_bar
-    assert moved is not None and moved.dtype == torch.float64
-    assert "x_bar" not in MixUpE().state_dict()
+    assert other.mixupe.x_bar is not None and torch.equal(other.mixupe.x_bar, x_bar)
+    x_bar.fill_(5.0)  # the caller's tensor: neither mixer shares it
+    assert torch.equal(mixer.mixupe.x_bar, torch.ones(3, 8, 8))
+    assert torch.equal(other.mixupe.x_bar, torch.ones(3, 8, 8))
+    assert MixUpE().state_dict()["_extra_state"]["strategies"]["term"] == {"x_bar": None}
+
+
+def test_x_bar_moves_to_the_device_of_the_batch(device: torch.device) -> None:
+    x, y = torch.randn(6, 4, dtype=torch.float64).to(device), torch.arange(6).to(device) % 3
+    model = nn.Linear(4, 3).double().to(device)
+    mixer = MixUpE(num_classes=3, version=1, x_bar=torch.zeros(4, dtype=torch.float64))
+    mixed = mixer(x, y)
+    mixed.loss(model(mixed.inputs), model=model).backward()
+
+
+def test_loading_a_term_state_into_a_mixer_without_a_term_fails() -> None:
+    state = MixUpE(num_classes=5, version=1, x_bar=torch.ones(3)).state_dict()
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "MixUp.load_state_dict: expected a mixer with a term to load its saved state into, "
+            "got term=None"
+        ),
+    ):
+        MixUp(num_classes=5).load_state_dict(state)
 
 
 def test_repr() -> None:
     assert repr(MixUpE()) == (
-        "MixUpE(MixUp(alpha=1.0, mode='batch', p=1.0, num_classes=None), "
-        "eta=0.001, tau=1.0, version=3)"
+        "MixUpE(eta=0.001, tau=1.0, version=3, alpha=1.0, mode='batch', p=1.0, num_classes=None)"
     )
-    assert repr(
-        MixUpE(CutMix(num_classes=10), eta=0.01, version=1, x_bar=torch.zeros(3, 32, 32))
-    ) == (
-        "MixUpE(CutMix(alpha=1.0, mode='batch', p=1.0, num_classes=10), "
-        "eta=0.01, tau=1.0, version=1, x_bar_shape=(3, 32, 32))"
+    term = MixupETerm(eta=0.01, version=1, x_bar=torch.zeros(3, 32, 32))
+    assert repr(term) == "MixupETerm(eta=0.01, tau=1.0, version=1, x_bar_shape=(3, 32, 32))"
+    assert repr(CutMix(num_classes=10, term=term)) == (
+        "CutMix(alpha=1.0, mode='batch', p=1.0, num_classes=10, "
+        "term=MixupETerm(eta=0.01, tau=1.0, version=1, x_bar_shape=(3, 32, 32)))"
     )
-    assert repr(MixUpE(tau=math.inf)).endswith("tau=inf, version=3)")
+    assert repr(MixUpE(tau=math.inf)).startswith("MixUpE(eta=0.001, tau=inf, version=3")
 
 
 # -- bad input ------------------------------------------------------------------------------
 
 XT, YT = tabular()
 NET = relu_mlp(5, 3, bias=True)
-E3 = MixUpE(MixUp(num_classes=3))
+E3 = MixUpE(num_classes=3)
 MIXED = E3(XT, YT)
-E1 = MixUpE(MixUp(num_classes=3), version=1, x_bar=torch.zeros(4, dtype=torch.float64))
+E1 = MixUpE(num_classes=3, version=1, x_bar=torch.zeros(4, dtype=torch.float64))
+T3 = MixupETerm()
 M = torch.zeros(2, 3)
 
 # (id, call, exception type, the exact message)
 CASES_BAD: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     (
-        "mixer_type",
-        lambda: MixUpE("mixup"),  # type: ignore[arg-type]
+        "term_type",
+        lambda: MixUp(term="mixupe"),  # type: ignore[arg-type]
         TypeError,
-        "MixUpE: expected mixer to be a mixkit Mixer, a RandomChoice or None, got 'mixup' (str)",
+        "MixUp: expected term to be a mixkit LossTerm or None, got 'mixupe' (str)",
     ),
-    ("eta_negative", lambda: MixUpE(eta=-0.1), ValueError, "MixUpE: expected eta >= 0, got -0.1"),
+    (
+        "eta_negative",
+        lambda: MixUpE(eta=-0.1),
+        ValueError,
+        "MixupETerm: expected eta >= 0, got -0.1",
+    ),
     (
         "eta_nan",
-        lambda: MixUpE(eta=math.nan),
+        lambda: MixupETerm(eta=math.nan),
         ValueError,
-        "MixUpE: expected a finite eta >= 0, got nan",
+        "MixupETerm: expected a finite eta >= 0, got nan",
     ),
     (
         "eta_string",
-        lambda: MixUpE(eta="1e-3"),  # type: ignore[arg-type]
+        lambda: MixupETerm(eta="1e-3"),  # type: ignore[arg-type]
         TypeError,
-        "MixUpE: expected eta to be a real number, got '1e-3' (str)",
+        "MixupETerm: expected eta to be a real number, got '1e-3' (str)",
     ),
-    ("tau_nan", lambda: MixUpE(tau=math.nan), ValueError, "MixUpE: expected tau to be finite"),
+    (
+        "tau_nan",
+        lambda: MixupETerm(tau=math.nan),
+        ValueError,
+        "MixupETerm: expected tau to be finite",
+    ),
     (
         "tau_minus_inf",
-        lambda: MixUpE(tau=-math.inf),
+        lambda: MixupETerm(tau=-math.inf),
         ValueError,
-        "MixUpE: expected tau > -inf (no sample would be kept), got -inf",
+        "MixupETerm: expected tau > -inf (no sample would be kept), got -inf",
     ),
     (
         "version_2",
-        lambda: MixUpE(version=2),  # type: ignore[arg-type]
+        lambda: MixupETerm(version=2),  # type: ignore[arg-type]
         ValueError,
-        "MixUpE: expected version to be 1 or 3, got 2",
+        "MixupETerm: expected version to be 1 or 3, got 2",
     ),
     (
         "version_bool",
-        lambda: MixUpE(version=True),  # type: ignore[arg-type]
+        lambda: MixupETerm(version=True),  # type: ignore[arg-type]
         ValueError,
-        "MixUpE: expected version to be 1 or 3, got True",
+        "MixupETerm: expected version to be 1 or 3, got True",
     ),
     (
         "v1_without_x_bar",
         lambda: MixUpE(version=1),
         ValueError,
-        "MixUpE: expected x_bar (the mean training input, e.g. mixkit.mean_input(loader)) "
+        "MixupETerm: expected x_bar (the mean training input, e.g. mixkit.mean_input(loader)) "
         "with version=1, got None",
     ),
     (
         "v3_with_x_bar",
-        lambda: MixUpE(x_bar=torch.zeros(3)),
+        lambda: MixupETerm(x_bar=torch.zeros(3)),
         ValueError,
-        "MixUpE: expected x_bar=None with version=3 (only version 1 uses it), "
+        "MixupETerm: expected x_bar=None with version=3 (only version 1 uses it), "
         "got a torch.float32 tensor of shape (3,) on cpu",
     ),
     (
         "x_bar_list",
-        lambda: MixUpE(version=1, x_bar=[0.0]),  # type: ignore[arg-type]
+        lambda: MixupETerm(version=1, x_bar=[0.0]),  # type: ignore[arg-type]
         TypeError,
-        "MixUpE: expected x_bar to be a floating-point torch.Tensor or None, got [0.0] (list)",
+        "MixupETerm: expected x_bar to be a floating-point torch.Tensor or None, got [0.0] (list)",
     ),
     (
         "x_bar_int",
-        lambda: MixUpE(version=1, x_bar=torch.zeros(3, dtype=torch.int64)),
+        lambda: MixupETerm(version=1, x_bar=torch.zeros(3, dtype=torch.int64)),
         ValueError,
-        "MixUpE: expected x_bar to be a floating-point torch.Tensor or None, "
+        "MixupETerm: expected x_bar to be a floating-point torch.Tensor or None, "
         "got a torch.int64 tensor",
     ),
     (
-        "loss_model",
-        lambda: E3.loss(3, MIXED),  # type: ignore[arg-type]
-        TypeError,
-        "MixUpE.loss: expected model to be callable (an nn.Module), got 3 (int)",
+        "preset_with_term",
+        lambda: MixUpE(term=MixupETerm()),
+        ValueError,
+        "MixUpE: expected no term argument (MixUpE's term is MixupETerm; use MixUp(term=...) "
+        "instead), got term=MixupETerm(eta=0.001, tau=1.0, version=3)",
     ),
     (
-        "loss_mixed",
-        lambda: E3.loss(NET, (1, 2)),  # type: ignore[arg-type]
+        "loss_without_model",
+        lambda: MIXED.loss(NET(MIXED.inputs)),
+        ValueError,
+        "Mixed.loss: expected model= (the mixer's MixupETerm runs the model on the clean batch), "
+        "got model=None",
+    ),
+    (
+        "loss_model",
+        lambda: MIXED.loss(NET(MIXED.inputs), model=3),  # type: ignore[arg-type]
         TypeError,
-        "MixUpE.loss: expected mixed to be a mixkit.Mixed, got (1, 2) (tuple)",
+        "Mixed.loss: expected model to be callable (an nn.Module), got 3 (int)",
     ),
     (
         "loss_reduction",
-        lambda: E3.loss(NET, MIXED, reduction="avg"),  # type: ignore[arg-type]
+        lambda: MIXED.loss(NET(MIXED.inputs), model=NET, reduction="avg"),  # type: ignore[arg-type]
         ValueError,
-        "MixUpE.loss: expected reduction to be one of 'mean' | 'weighted_mean' | 'sum' | "
+        "mixed_loss: expected reduction to be one of 'mean' | 'weighted_mean' | 'sum' | "
         "'none', got 'avg'",
     ),
     (
         "loss_mixed_logits",
-        lambda: E3.loss(NET, MIXED, torch.zeros(12, 2)),
+        lambda: MIXED.loss(torch.zeros(12, 2), model=NET),
         ValueError,
         "mixed_loss: expected logits of shape (12, 3), got (12, 2)",
     ),
     (
         "loss_clean_logits_shape",
-        lambda: E3.loss(relu_mlp(5, 4, bias=True), MIXED, NET(MIXED.inputs)),
+        lambda: MIXED.loss(NET(MIXED.inputs), model=relu_mlp(5, 4, bias=True)),
         ValueError,
-        "MixUpE.loss: expected clean logits model(mixed.source) of shape (12, 3) "
+        "MixupETerm: expected clean logits model(mixed.source) of shape (12, 3) "
         "(the shape of the targets), got (12, 4)",
     ),
     (
         "loss_clean_logits_type",
-        lambda: E3.loss(lambda v: {"logits": NET(v)}, MIXED, NET(MIXED.inputs)),  # type: ignore[arg-type,return-value]
+        lambda: MIXED.loss(NET(MIXED.inputs), model=lambda v: {"logits": NET(v)}),  # type: ignore[arg-type,return-value]
         TypeError,
-        "MixUpE.loss: expected model(x) to return a torch.Tensor of logits, got {'logits'",
+        "MixupETerm: expected model(x) to return a torch.Tensor of logits, got {'logits'",
     ),
     (
         "loss_x_bar_shape",
-        lambda: E1.loss(NET, E1(XT, YT)),
+        lambda: (lambda mixed: mixed.loss(NET(mixed.inputs), model=NET))(E1(XT, YT)),
         ValueError,
-        "MixUpE.loss: expected x_bar of shape (5,) (one sample of the batch), "
+        "MixupETerm: expected x_bar of shape (5,) (one sample of the batch), "
         "got x_bar of shape (4,)",
     ),
     (
         "scores_v1_not_a_tensor",
-        lambda: E1.scores(NET, [1, 2], torch.zeros(2, 3)),
+        lambda: E1.mixupe.scores(NET, [1, 2], torch.zeros(2, 3)),
         ValueError,
-        "MixUpE.scores: expected a floating-point tensor batch for version=1 "
+        "mixupe_scores: expected a floating-point tensor batch for version=1 "
         "(it differentiates in x), got [1, 2] (list)",
     ),
     (
         "scores_task",
-        lambda: E3.scores(NET, XT, torch.zeros(12, 3), task="ranking"),
+        lambda: T3.scores(NET, XT, torch.zeros(12, 3), task="ranking"),
         ValueError,
-        "MixUpE.scores: expected task to be one of 'multiclass' | 'multilabel' | "
+        "mixupe_scores: expected task to be one of 'multiclass' | 'multilabel' | "
         "'regression', got 'ranking'",
     ),
     (
         "scores_model",
-        lambda: E3.scores(None, XT, torch.zeros(12, 3)),  # type: ignore[arg-type]
+        lambda: T3.scores(None, XT, torch.zeros(12, 3)),  # type: ignore[arg-type]
         TypeError,
-        "MixUpE.scores: expected model to be callable (an nn.Module), got None (NoneType)",
+        "mixupe_scores: expected model to be callable (an nn.Module), got None (NoneType)",
+    ),
+    (
+        "scores_version",
+        lambda: mixkit.functional.mixupe_scores(NET, XT, torch.zeros(12, 3), version=2),
+        ValueError,
+        "mixupe_scores: expected version to be 1 or 3, got 2",
     ),
     (
         "mean_input_not_iterable",
@@ -798,8 +878,9 @@ def test_mean_input_over_batches_of_every_form() -> None:
     half = mean_input([c.half() for c in chunks])
     assert half.dtype == torch.float16 and half.shape == (3, 4, 4)
     # the x_bar of MixupE version 1
-    mixer = MixUpE(MixUp(num_classes=10), version=1, x_bar=mean_input(loader))
-    assert mixer.x_bar is not None and torch.equal(mixer.x_bar, mean_input(loader))
+    mixer = MixUpE(num_classes=10, version=1, x_bar=mean_input(loader))
+    x_bar = mixer.mixupe.x_bar
+    assert x_bar is not None and torch.equal(x_bar, mean_input(loader))
 
 
 # -- the examples ---------------------------------------------------------------------------
@@ -836,10 +917,10 @@ def test_overtraining_switch_example(tmp_path: Path) -> None:
 
 def test_mixupe_refuses_a_mixer_without_beta_lam() -> None:
     message = (
-        "MixUpE: expected mixers that draw lam from Beta(alpha, alpha) with alpha > 0 (the MixupE "
-        "weight 1 - m = alpha / (2 alpha + 1) is 0 at alpha = 0), got MixUp with alpha=0.0"
+        "expected alpha > 0 with a MixupETerm (its weight 1 - m = alpha / (2 alpha + 1) is 0 "
+        "at alpha = 0), got alpha=0.0"
     )
-    with pytest.raises(ValueError, match=re.escape(message)):
-        MixUpE(MixUp(alpha=0.0, num_classes=3))
-    with pytest.raises(ValueError, match=re.escape(message)):
-        MixUpE(RandomChoice([MixUp(num_classes=3), MixUp(alpha=0.0, num_classes=3)]))
+    with pytest.raises(ValueError, match=re.escape("MixUpE: " + message)):
+        MixUpE(alpha=0.0, num_classes=3)
+    with pytest.raises(ValueError, match=re.escape("CutMix: " + message)):
+        CutMix(alpha=0.0, num_classes=3, term=MixupETerm())

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from mixkit._mixed import Mixed
-from mixkit._mixer import _SEED_MASK, Mixer
+from mixkit._mixer import Mixer
 from mixkit._params import MixParams
-from mixkit._validation import check_bool, check_generator, describe, fail
+from mixkit._state import Seeded, eager
+from mixkit._wrapper import MixerGroup
+from mixkit.validation import check_bool, describe, fail
 
 __all__ = ["RandomChoice"]
 
 
-class RandomChoice(nn.Module):
+class RandomChoice(Seeded, MixerGroup):
     """Apply one of several mixers, chosen at random for each batch.
 
     Example: MixUp or CutMix with equal odds, the recipe of timm's ``switch_prob=0.5``::
@@ -45,7 +48,7 @@ class RandomChoice(nn.Module):
         generator: torch.Generator | None = None,
         enabled: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(generator)
         owner = type(self).__name__
         if isinstance(mixers, Mixer) or not isinstance(mixers, Sequence) or not mixers:
             fail(
@@ -73,58 +76,26 @@ class RandomChoice(nn.Module):
                     f"p with one probability per mixer ({len(mixers)})",
                     f"{len(probs)} values",
                 )
-            if min(probs) < 0 or not sum(probs) > 0:
-                fail(owner, "p of non-negative values with a positive sum", list(p))
+            if not all(math.isfinite(v) and v >= 0 for v in probs) or not sum(probs) > 0:
+                fail(owner, "p of finite non-negative values with a positive sum", list(p))
             total = sum(probs)
             probs = [v / total for v in probs]
         self.p = probs
-        self._enabled = True
         self.enabled = check_bool(owner, "enabled", enabled)
-        gen = check_generator(owner, generator)
-        if gen is None:
-            seed = int(torch.empty((), dtype=torch.int64).random_().item()) & _SEED_MASK
-            gen = torch.Generator().manual_seed(seed)
-        self.generator = gen
 
-    @property
-    def enabled(self) -> bool:
-        """Off means every mixer is off (setting it sets theirs): exactly the identity."""
-        return self._enabled
-
-    @enabled.setter
-    def enabled(self, value: bool) -> None:
-        self._enabled = check_bool(type(self).__name__, "enabled", value)
-        for m in self._children():
-            m.enabled = self._enabled
-
-    def set_epoch(self, epoch: int) -> None:
-        for m in self._children():
-            m.set_epoch(epoch)
-
-    def set_step(self, step: int) -> None:
-        for m in self._children():
-            m.set_step(step)
-
-    def report(self, value: float) -> None:
-        for m in self._children():
-            m.report(value)
-
-    def _children(self) -> list[Mixer]:
+    def members(self) -> list[Mixer]:
         return [m for m in self.mixers if isinstance(m, Mixer)]
 
-    def get_extra_state(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state()}
-
-    def set_extra_state(self, state: Mapping[str, Any]) -> None:
-        self.generator.set_state(state["generator"])
-
     def _choose(self) -> int:
+        if not (self.enabled and self.training):
+            return 0
         weights = torch.tensor(self.p, dtype=torch.float64)
-        return int(torch.multinomial(weights, 1, generator=self.generator))
+        return int(torch.multinomial(weights, 1, generator=self._seeding.current()))
 
+    @eager
     def draw(
         self,
-        x: Tensor,
+        x: Any,
         *,
         lam: float | None = None,
         features: Tensor | None = None,
@@ -134,43 +105,47 @@ class RandomChoice(nn.Module):
 
         Extra keyword arguments (e.g. audio ``lengths``) go to the chosen mixer.
         """
-        children = self._children()
-        k = self._choose() if self.enabled and self.training else 0
-        return children[k].draw(x, lam=lam, features=features, **kwargs).replace(choice=k)
+        k = self._choose()
+        params: MixParams = self.members()[k].draw(x, lam=lam, features=features, **kwargs)
+        return params.replace(choice=k)
 
+    @eager
     def mix(
         self,
-        x: Tensor,
-        y: Tensor,
+        x: Any,
+        y: Tensor | None,
         params: MixParams,
         *,
         features: Tensor | None = None,
         **kwargs: Any,
     ) -> Mixed:
         """Apply the parameters with the mixer that drew them."""
-        if not isinstance(params, MixParams) or params.choice is None:
+        members = self.members()
+        choice = params.choice if isinstance(params, MixParams) else None
+        if choice is None or choice not in range(len(members)):
             fail(
                 "RandomChoice.mix",
-                "MixParams drawn by RandomChoice.draw (with .choice)",
+                f"MixParams drawn by RandomChoice.draw (with .choice in [0, {len(members) - 1}])",
                 describe(params),
             )
-        out: Mixed = self._children()[params.choice].mix(x, y, params, features=features, **kwargs)
+        out: Mixed = members[choice].mix(x, y, params, features=features, **kwargs)
         return out
 
+    @eager
     def forward(
-        self, x: Tensor, y: Tensor, *, features: Tensor | None = None, **kwargs: Any
+        self, x: Any, y: Tensor | None = None, *, features: Tensor | None = None, **kwargs: Any
     ) -> Mixed:
         """Mix with one mixer chosen at random (the first one's identity when off).
 
-        Extra keyword arguments (e.g. audio ``lengths``) go to the chosen mixer.
+        Extra keyword arguments (``out``, audio ``lengths``, ...) go to the chosen mixer.
         """
-        children = self._children()
-        k = self._choose() if self.enabled and self.training else 0
-        chosen = children[k]
+        members = self.members()
+        k = self._choose()
+        chosen = members[k]
         out: Mixed = chosen(x, y, features=features, **kwargs)
-        for m in children:  # one clock for all: step-based schedules stay in sync
+        for m in members:  # one clock for all: step-based schedules stay in sync
             m.set_step(chosen.step)
-        # record which mixer drew the batch (MixupE reads that mixer's alpha)
+        # record which mixer drew the batch
         return dataclasses.replace(out, params=out.params.replace(choice=k))
 
     def extra_repr(self) -> str:

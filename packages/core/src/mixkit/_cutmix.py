@@ -1,20 +1,21 @@
-"""CutMix: paste a box of the partner into each sample."""
+"""CutMix: paste a box of the partner into each sample (the operation, and its preset)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
 
-from mixkit import functional as F
+from mixkit import _kernels as K
 from mixkit._mixer import Mixer
+from mixkit._ops import InputOp, OpBatch, _scalar_lam
 from mixkit._params import MixParams
-from mixkit._validation import check_bool, fail, shape_str
+from mixkit.validation import check_batch, check_bool, fail, shape_str
 
-__all__ = ["CutMix", "draw_boxes"]
+__all__ = ["CutMix", "CutMixOp", "draw_boxes"]
 
 
 def draw_boxes(
@@ -44,6 +45,65 @@ def draw_boxes(
             box.append([max(start, 0), min(start + cut, int(size))])
         boxes.append(box)
     return boxes
+
+
+class CutMixOp(InputOp):
+    """CutMix's operation: boxes of ``1 - lam`` of the spatial extent, pasted from the partner.
+
+    Inputs are ``(B, C, *spatial)``. ``"batch"`` mode draws one box for the batch (one strided
+    copy), ``"elem"`` one per sample and ``"pair"`` one per pair (both members share it).
+
+    Args:
+        correct_lam: recompute ``lam = 1 - box area / image area`` after clipping the box to the
+            image (timm's default); ``False`` keeps the sampled lam for the labels.
+    """
+
+    supports_out = True
+
+    def __init__(self, *, correct_lam: bool = True) -> None:
+        self.correct_lam = check_bool(type(self).__name__, "correct_lam", correct_lam)
+
+    def prepare(self, owner: str, x: object, y: Tensor | None, **arguments: Any) -> OpBatch:
+        tensor = check_batch(owner, x)
+        if tensor.ndim < 3:
+            fail(
+                owner,
+                "x of shape (B, C, *spatial) with at least one spatial dimension "
+                "(e.g. images (B, C, H, W))",
+                f"shape {shape_str(tensor.shape)}",
+            )
+        return OpBatch(x=tensor, data=tensor, view=tensor, y=y)
+
+    def draw(
+        self,
+        batch: OpBatch,
+        lam: Tensor,
+        index: Tensor,
+        generator: torch.Generator,
+        *,
+        mode: str,
+        fixed: bool,
+    ) -> tuple[Tensor, Tensor | None]:
+        spatial = batch.view.shape[2:]
+        if mode == "batch":
+            boxes = draw_boxes(lam.tolist()[:1], spatial, generator)  # one box for all
+            if self.correct_lam:
+                lam = torch.full(lam.shape, 1.0 - K._box_fractions(boxes, spatial)[0])
+            return lam, torch.tensor(boxes, dtype=torch.int64)  # (1, n, 2)
+        box = torch.tensor(draw_boxes(lam.tolist(), spatial, generator), dtype=torch.int64)
+        if mode == "pair":  # both members of a pair share the lower member's box
+            box = box[torch.minimum(torch.arange(lam.shape[0]), index)]
+        if self.correct_lam:
+            lam = (1.0 - K.box_fraction(box, spatial)).to(torch.float32)
+        return lam, box
+
+    def apply(self, batch: OpBatch, params: MixParams, *, out: Tensor | None = None) -> Tensor:
+        if params.box is None:  # parameters without boxes (identity): the interpolation
+            return K.mix(batch.data, params.index, _scalar_lam(params.lam), out=out)
+        return K.cutmix(batch.data, params.index, params.box, out=out)
+
+    def __repr__(self) -> str:
+        return f"CutMixOp(correct_lam={self.correct_lam})"
 
 
 class CutMix(Mixer):
@@ -80,45 +140,23 @@ class CutMix(Mixer):
     """
 
     def __init__(self, *, alpha: float = 1.0, correct_lam: bool = True, **kwargs: Any) -> None:
-        super().__init__(alpha=alpha, **kwargs)
-        self.correct_lam = check_bool(type(self).__name__, "correct_lam", correct_lam)
-
-    def _check_inputs(self, x: object) -> Tensor:
-        x = super()._check_inputs(x)
-        if x.ndim < 3:
+        if "op" in kwargs:
             fail(
                 type(self).__name__,
-                "x of shape (B, C, *spatial) with at least one spatial dimension "
-                "(e.g. images (B, C, H, W))",
-                f"shape {shape_str(x.shape)}",
+                "no op argument (CutMix's operation is CutMixOp; use Mixer(op=...) for another)",
+                f"op={kwargs['op']!r}",
             )
-        return x
+        correct = check_bool(type(self).__name__, "correct_lam", correct_lam)
+        super().__init__(alpha=alpha, op=CutMixOp(correct_lam=correct), **kwargs)
 
-    def _draw_op(
-        self, x: Tensor, lam: Tensor, index: Tensor, generator: torch.Generator
-    ) -> tuple[Tensor, Tensor | None]:
-        spatial = x.shape[2:]
-        if self.mode == "batch":
-            boxes = draw_boxes(lam.tolist()[:1], spatial, generator)  # one box for all
-            if self.correct_lam:
-                lam = torch.full(lam.shape, 1.0 - F._box_fractions(boxes, spatial)[0])
-            return lam, torch.tensor(boxes, dtype=torch.int64)  # (1, n, 2)
-        box = torch.tensor(draw_boxes(lam.tolist(), spatial, generator), dtype=torch.int64)
-        if self.mode == "pair":  # both members of a pair share the lower member's box
-            box = box[torch.minimum(torch.arange(lam.shape[0]), index)]
-        if self.correct_lam:
-            lam = (1.0 - F.box_fraction(box, spatial)).to(torch.float32)
-        return lam, box
+    @property
+    def correct_lam(self) -> bool:
+        """Whether lam is recomputed from the clipped box area."""
+        return cast(CutMixOp, self.op).correct_lam
 
-    def _mix_inputs(
-        self, x: Tensor, params: MixParams, index: Tensor, lam: Tensor | float
-    ) -> Tensor:
-        if params.box is None:  # identity parameters: nothing to paste
-            return F.mix(x, index, lam, out=self._out(x))
-        return F.cutmix(x, index, params.box, out=self._out(x))
-
-    def _repr_args(self) -> dict[str, Any]:
-        shown = super()._repr_args()
+    def repr_args(self) -> dict[str, Any]:
+        shown = super().repr_args()
+        del shown["op"]
         if not self.correct_lam:
             shown["correct_lam"] = False
         return shown

@@ -11,7 +11,6 @@ core needs no scikit-learn: a full-covariance Gaussian per class (sklearn's
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, cast
 
@@ -19,9 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mixkit._mixer import MixUp
+from mixkit._densities import Density, fit_densities, prepare_densities, score_densities
+from mixkit._mixup import MixUp
 from mixkit._relabel import Relabel
-from mixkit._validation import (
+from mixkit.validation import (
     check_bool,
     check_choice,
     check_float,
@@ -33,10 +33,8 @@ from mixkit._validation import (
 
 __all__ = ["GenLabel", "GenLabelMixUp"]
 
-Density = Literal["gaussian", "kde"]
 Bandwidth = Literal["scott", "silverman"] | float
 _CHUNK = 1024  # rows per feature_fn call at fit time
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _as_tensor(owner: str, name: str, value: object) -> Tensor:
@@ -239,47 +237,11 @@ class GenLabel(Relabel):
         if present.numel() < 2:
             fail(owner, "labels of at least 2 classes", f"only class {int(present[0])}")
         gen = generator if generator is not None else torch.Generator().manual_seed(0)
-        center = feats.mean(dim=0)  # (D,) scored inputs are centred first: less cancellation
-        dim = feats.shape[1]
-        eye = torch.eye(dim, dtype=torch.float64)
-        locs, chols, factors = [], [], []
-        for c in present.tolist():
-            xc = feats[labels == c] - center  # (n_c, D)
-            if self.max_samples is not None and xc.shape[0] > self.max_samples:
-                xc = xc[torch.randperm(xc.shape[0], generator=gen)[: self.max_samples]]
-            n_c = xc.shape[0]
-            mean = xc.mean(dim=0)
-            dev = xc - mean
-            if self.density == "gaussian":
-                cov = dev.T @ dev / n_c + self.tol * eye  # maximum likelihood, as sklearn
-                locs.append(mean.unsqueeze(0))
-                factors.append(1.0)
-            else:
-                data_cov = dev.T @ dev / (n_c - 1) if n_c > 1 else torch.zeros_like(eye)
-                factor = self._factor(n_c, dim)
-                cov = factor**2 * (data_cov + self.tol * eye)
-                locs.append(xc)
-                factors.append(factor)
-            chol, info = torch.linalg.cholesky_ex(cov)
-            if int(info) != 0:
-                fail(
-                    owner,
-                    f"a positive-definite covariance for class {c} after adding tol*I "
-                    f"(tol={self.tol:g}; increase tol)",
-                    f"a singular one from {n_c} samples in {dim} dimensions",
-                )
-            chols.append(chol)
-        self._state = {
-            "density": self.density,
-            "num_classes": classes_total,
-            "classes": present,
-            "dim": dim,
-            "center": center,
-            "chol": torch.stack(chols),  # (K, D, D) lower Cholesky factors
-            "locs": torch.cat(locs),  # (K, D) means, or (sum n_c, D) kernel centres
-            "counts": torch.tensor([loc.shape[0] for loc in locs]),
-            "factors": torch.tensor(factors, dtype=torch.float64),
-        }
+        self._state = fit_densities(
+            feats, labels, present, num_classes=classes_total, density=self.density,
+            tol=self.tol, factor=self._factor, max_samples=self.max_samples, generator=gen,
+            owner=owner,
+        )  # fmt: skip
         self._cache.clear()
         return self
 
@@ -320,37 +282,6 @@ class GenLabel(Relabel):
             )
         return self._state
 
-    def _prepared(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
-        """Scoring tensors on ``device`` in ``dtype`` (computed once per device and dtype)."""
-        key = (str(device), dtype)
-        if key not in self._cache:
-            s = cast(dict[str, Any], self._state)
-            chol = s["chol"]  # (K, D, D)
-            k, dim = chol.shape[0], chol.shape[1]
-            eye = torch.eye(dim, dtype=torch.float64).expand(k, dim, dim)
-            inv = torch.linalg.solve_triangular(chol, eye, upper=False)  # (K, D, D) L^-1
-            weight = inv.transpose(1, 2).permute(1, 0, 2).reshape(dim, k * dim)  # (D, K*D)
-            log_norm = -chol.diagonal(dim1=1, dim2=2).log().sum(dim=1) - 0.5 * dim * _LOG_2PI
-            if self.density == "gaussian":
-                # whitened means: z_c = L_c^-1 (x - mu_c) = x W_c - mu_c W_c
-                shift = torch.einsum("kd,ked->ke", s["locs"], inv).reshape(1, k * dim)
-                parts: tuple[Tensor, ...] = (s["center"], weight, shift, log_norm)
-            else:
-                # whitened kernel centres, padded to (K, n_max, D): one batched product scores
-                # every class; padding has an infinite norm, so its kernel value is exp(-inf) = 0
-                counts = s["counts"].tolist()
-                points = torch.zeros(k, max(counts), dim, dtype=torch.float64)
-                sq = torch.full((k, 1, max(counts)), math.inf, dtype=torch.float64)
-                for i, ci in enumerate(torch.split(s["locs"], counts)):
-                    points[i, : counts[i]] = ci @ inv[i].T  # (n_c, D)
-                    sq[i, 0, : counts[i]] = points[i, : counts[i]].square().sum(dim=1)
-                log_norm = log_norm - torch.log(s["counts"].to(torch.float64))
-                shift = torch.zeros(1, k * dim, dtype=torch.float64)
-                real = torch.isfinite(sq).to(torch.float64)  # (K, 1, n_max) 0 on padding
-                parts = (s["center"], weight, shift, log_norm, points.transpose(1, 2), sq, real)
-            self._cache[key] = tuple(t.to(device=device, dtype=dtype) for t in parts)
-        return self._cache[key]
-
     def _score(self, z: Tensor) -> Tensor:
         """``(B, C)`` log-densities of flat ``(B, D)`` points (``-inf`` for absent classes)."""
         s = cast(dict[str, Any], self._state)
@@ -361,31 +292,10 @@ class GenLabel(Relabel):
                 f"{z.shape[1]} (points of shape {shape_str(z.shape)})",
             )
         dtype = torch.float64 if z.dtype == torch.float64 else torch.float32
-        parts = self._prepared(z.device, dtype)
-        center, weight, shift, log_norm = parts[:4]
-        batch, k, dim = z.shape[0], log_norm.shape[0], s["dim"]
-        white = torch.addmm(shift, z.to(dtype) - center, weight, alpha=1, beta=-1)  # (B, K*D)
-        if self.density == "gaussian":
-            maha = white.square_().view(batch, k, dim).sum(dim=2)  # (B, K)
-            present = maha.mul_(-0.5).add_(log_norm)
-        else:
-            points_t, sq, real = parts[4], parts[5], parts[6]  # (K, D, n_max), (K, 1, n_max)
-            q = white.view(batch, k, dim).transpose(0, 1)  # (K, B, D)
-            # -||q - p||^2 / 2 for every kernel of every class: (K, B, n_max)
-            d2 = torch.baddbmm(sq, q, points_t, alpha=-2).add_(q.square().sum(2, keepdim=True))
-            log_kernel = d2.clamp_min_(0).mul_(-0.5)
-            # logsumexp over the kernels. Far kernels would give subnormal exps, which x86
-            # computes ~20x slower: a term below e^-80 of the largest is counted as e^-80
-            # (a relative error under n * 1e-35), and padding is zeroed by the mask.
-            top = log_kernel.amax(dim=2, keepdim=True)  # (K, B, 1)
-            terms = log_kernel.sub_(top).clamp_min_(-80.0).exp_()
-            if len(set(s["counts"].tolist())) > 1:
-                terms.mul_(real)
-            present = (terms.sum(dim=2).log_() + top.squeeze(2)).T + log_norm  # (B, K)
-        if k == s["num_classes"]:  # every class present: columns already in order
-            return present
-        out = torch.full((batch, s["num_classes"]), -math.inf, dtype=dtype, device=z.device)
-        return out.index_copy_(1, s["classes"].to(z.device), present)
+        key = (str(z.device), dtype)
+        if key not in self._cache:  # scoring tensors, once per device and dtype
+            self._cache[key] = prepare_densities(s, z.device, dtype)
+        return score_densities(z.to(dtype), s, self._cache[key])
 
     def _represent(self, x: Tensor | np.ndarray) -> Tensor:
         xt = _as_tensor("GenLabel", "x", x)

@@ -42,10 +42,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mixkit._mixer import MixUp
+from mixkit._mixup import MixUp
 from mixkit._pairing import Pairing
-from mixkit._validation import check_bool, check_float, check_int, fail
 from mixkit._weighting import Weighting
+from mixkit.validation import check_bool, check_float, check_int, fail
 
 __all__ = [
     "LocalMixUp",
@@ -306,7 +306,7 @@ class LocalMixUp(MixUp):
 
     Paper: Baena, Drumetz, Gripon, *Preventing Manifold Intrusion with Locality: Local Mixup*,
     EUSIPCO 2022 (arXiv 2201.04368). mixkit implements the paper; the official code weights a
-    mean-reduced loss (a global rescale, see :mod:`mixkit._local`).
+    mean-reduced loss (a global rescale).
 
     Args:
         eps: threshold rule ``W = 1[d <= eps]`` (``math.inf``: vanilla mixup).
@@ -357,8 +357,8 @@ class LocalMixUp(MixUp):
         weighting = LocalWeights(eps=eps, sigma=sigma, knn=knn)
         super().__init__(alpha=alpha, weighting=weighting, **kwargs)
 
-    def _repr_args(self) -> dict[str, Any]:
-        shown = super()._repr_args()
+    def repr_args(self) -> dict[str, Any]:
+        shown = super().repr_args()
         if isinstance(self.weighting, LocalWeights):  # the rule first, instead of the weighting
             del shown["weighting"]
             shown = {self.weighting.rule: self.weighting.value, **shown}

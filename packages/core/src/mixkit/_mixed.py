@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-import torch
-import torch.nn.functional as TF
 from torch import Tensor
 
-from mixkit import functional as F
+from mixkit._losses import (
+    FORMS,
+    REDUCTIONS,
+    Form,
+    Reduction,
+    binary_cross_entropy,
+    check_logits,
+    pair_cross_entropy,
+    reduce_loss,
+    soft_cross_entropy,
+    squared_error,
+)
 from mixkit._params import MixParams
-from mixkit._validation import check_choice, fail, shape_str
+from mixkit._terms import LossTerm, Model
+from mixkit.validation import check_choice, describe, fail
 
 __all__ = ["Mixed", "mixed_loss"]
-
-Form = Literal["auto", "soft", "pair"]
-Reduction = Literal["mean", "weighted_mean", "sum", "none"]
-FORMS: tuple[str, ...] = ("auto", "soft", "pair")
-REDUCTIONS: tuple[str, ...] = ("mean", "weighted_mean", "sum", "none")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +49,10 @@ class Mixed:
         applied: False when nothing was mixed (identity result).
         relabelled: True when ``targets`` is not a mix of ``y_a`` and ``y_b`` (e.g. GenLabel), so
             the pair form does not apply.
+        alpha: the Beta concentration lam was drawn with (after the schedule), None when
+            nothing was drawn.
+        term: the mixer's extra loss term (:class:`mixkit.LossTerm`, e.g. MixupE's), applied by
+            :meth:`loss`, or None.
     """
 
     inputs: Any
@@ -59,14 +68,50 @@ class Mixed:
     label_smoothing: float = 0.0
     applied: bool = True
     relabelled: bool = False
+    alpha: float | None = None
+    term: LossTerm | None = None
 
     @property
     def batch_size(self) -> int:
         return int(self.index.shape[0])
 
-    def loss(self, logits: Tensor, *, form: Form = "auto", reduction: Reduction = "mean") -> Tensor:
-        """The training loss for ``logits``; see :func:`mixkit.mixed_loss`."""
-        return mixed_loss(logits, self, form=form, reduction=reduction)
+    def loss(
+        self,
+        logits: Tensor,
+        *,
+        model: Model | None = None,
+        form: Form = "auto",
+        reduction: Reduction = "mean",
+        num_samples: Tensor | float | None = None,
+    ) -> Tensor:
+        """The training loss for ``logits = model(mixed.inputs)``: the one loss entry.
+
+        The mixed loss of :func:`mixkit.mixed_loss`, plus the mixer's extra term when it has one
+        (MixupE's; it runs ``model`` on the clean batch ``mixed.source``).
+
+        Args:
+            logits: the model's outputs on ``inputs``.
+            model: maps a batch of inputs to logits; required by terms that need it.
+            form, reduction, num_samples: see :func:`mixkit.mixed_loss`.
+        """
+        loss = mixed_loss(logits, self, form=form, reduction=reduction, num_samples=num_samples)
+        term = self.term
+        if term is None or not self.applied:
+            return loss
+        if model is None and term.needs_model:
+            fail(
+                "Mixed.loss",
+                f"model= (the mixer's {type(term).__name__} runs the model on the clean batch)",
+                "model=None",
+            )
+        if model is not None and not callable(model):
+            fail(
+                "Mixed.loss",
+                "model to be callable (an nn.Module)",
+                describe(model),
+                type_error=True,
+            )
+        return term(loss, self, logits, model, reduction=reduction, num_samples=num_samples)
 
     def __repr__(self) -> str:
         shape = tuple(self.inputs.shape) if isinstance(self.inputs, Tensor) else "?"
@@ -87,9 +132,14 @@ def _pair_form_applies(mixed: Mixed) -> bool:
 
 
 def mixed_loss(
-    logits: Tensor, mixed: Mixed, *, form: Form = "auto", reduction: Reduction = "mean"
+    logits: Tensor,
+    mixed: Mixed,
+    *,
+    form: Form = "auto",
+    reduction: Reduction = "mean",
+    num_samples: Tensor | float | None = None,
 ) -> Tensor:
-    r"""Training loss of a mixed batch.
+    r"""Training loss of a mixed batch (without the mixer's extra term; see :meth:`Mixed.loss`).
 
     * multiclass: cross-entropy against the mixed targets. ``form="soft"`` uses the dense
       targets; ``form="pair"`` computes
@@ -100,25 +150,13 @@ def mixed_loss(
       over classes.
     * regression: squared error against the mixed targets, mean over output dimensions.
 
-    Per-sample weights (Local Mixup) multiply each sample's loss. ``reduction``:
-
-    * ``"mean"`` (default): :math:`\sum_i w_i \ell_i / B`, the paper's expectation;
-    * ``"weighted_mean"``: :math:`\sum_i w_i \ell_i / \max(\sum_i w_i, \epsilon)`;
-    * ``"sum"``: :math:`\sum_i w_i \ell_i` (divide by your own count, e.g. under gradient
-      accumulation);
-    * ``"none"``: the ``(B,)`` weighted per-sample losses.
+    Per-sample weights (Local Mixup) multiply each sample's loss, then ``reduction`` applies
+    (:func:`mixkit.functional.reduce_loss`): ``"mean"`` (default, :math:`\sum_i w_i \ell_i / N`,
+    the paper's expectation), ``"weighted_mean"``, ``"sum"`` or ``"none"``. ``num_samples`` is
+    :math:`N` (default ``B``; the accumulated batch under gradient accumulation).
 
     Label smoothing is already inside ``mixed`` (``mixed.label_smoothing``): do not smooth
     again in your own criterion.
-
-    Args:
-        logits: ``(B, C)`` model outputs (``(B,)`` or ``(B, K)`` for regression).
-        mixed: the result of a mixer call.
-        form: ``"auto"``, ``"soft"`` or ``"pair"``.
-        reduction: see above.
-
-    Returns:
-        A float32 scalar (or ``(B,)`` for ``reduction="none"``).
 
     Raises:
         ValueError: logits of the wrong shape, ``form="pair"`` where it does not apply, an
@@ -127,11 +165,7 @@ def mixed_loss(
     owner = "mixed_loss"
     check_choice(owner, "form", form, FORMS)
     check_choice(owner, "reduction", reduction, REDUCTIONS)
-    if not isinstance(logits, Tensor):
-        fail(owner, "logits to be a torch.Tensor", type(logits).__name__, type_error=True)
-    expected = tuple(mixed.targets.shape)
-    if tuple(logits.shape) != expected:
-        fail(owner, f"logits of shape {shape_str(expected)}", f"{shape_str(logits.shape)}")
+    check_logits(owner, logits, tuple(mixed.targets.shape))
     if form == "pair" and not _pair_form_applies(mixed):
         fail(
             owner,
@@ -139,27 +173,15 @@ def mixed_loss(
             "(use form='soft')",
             f"task={mixed.task!r}, relabelled={mixed.relabelled}, y_a {mixed.y_a.dtype}",
         )
-
     if mixed.task == "multiclass":
         if form == "soft" or not _pair_form_applies(mixed):
-            per_sample = F.soft_cross_entropy(logits, mixed.targets)
+            per_sample = soft_cross_entropy(logits, mixed.targets)
         else:
-            per_sample = F.pair_cross_entropy(
+            per_sample = pair_cross_entropy(
                 logits, mixed.y_a, mixed.y_b, mixed.lam, label_smoothing=mixed.label_smoothing
             )
     elif mixed.task == "multilabel":
-        per_sample = TF.binary_cross_entropy_with_logits(
-            logits.float(), mixed.targets.float(), reduction="none"
-        ).mean(dim=1)
+        per_sample = binary_cross_entropy(logits, mixed.targets)
     else:
-        err = (logits.float() - mixed.targets.float()) ** 2
-        per_sample = err.reshape(err.shape[0], -1).mean(dim=1)
-
-    weighted = per_sample * mixed.weights.to(per_sample.dtype)
-    if reduction == "none":
-        return weighted
-    if reduction == "sum":
-        return weighted.sum()
-    if reduction == "mean":
-        return weighted.sum() / weighted.shape[0]
-    return weighted.sum() / mixed.weights.sum().clamp_min(torch.finfo(torch.float32).eps)
+        per_sample = squared_error(logits, mixed.targets)
+    return reduce_loss(per_sample, mixed.weights, reduction, num_samples=num_samples)

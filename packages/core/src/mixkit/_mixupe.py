@@ -2,9 +2,9 @@ r"""MixupE: mixup with its first-order directional-derivative term strengthened.
 
 Mixup implicitly regularises the directional derivatives of the model toward the data (Zhang et
 al., ICLR 2021); MixupE adds ``eta`` times the first-order term explicitly, computed on one extra
-pass over the clean batch. :class:`MixUpE` wraps any mixer (it mixes exactly as the wrapped
-mixer does) and adds the term in :meth:`MixUpE.loss`; :func:`mean_input` computes the mean
-training input that version 1 needs.
+pass over the clean batch. :class:`MixupETerm` is that term, for the extra-loss slot of any
+mixer (``CutMix(term=MixupETerm())``); :class:`MixUpE` is the preset ``MixUp(term=...)``;
+:func:`mean_input` computes the mean training input that version 1 needs.
 
 Paper: Zou, Verma, Mittal, Tang, Pham, Kannala, Bengio, Solin, Kawaguchi, *MixupE: Understanding
 and Improving Mixup from Directional Derivative Perspective*, UAI 2023 (arXiv 2212.13381);
@@ -14,23 +14,21 @@ reference code: github.com/oneHuster/MixupE (``mixup.py``, ``training_method``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, cast
 
 import torch
 from torch import Tensor
 
-from mixkit._choice import RandomChoice
-from mixkit._mixed import REDUCTIONS, Mixed, Reduction, mixed_loss
-from mixkit._mixer import Mixer, MixUp
+from mixkit._mixed import Mixed
+from mixkit._mixup import MixUp
 from mixkit._targets import dense_targets
-from mixkit._validation import check_choice, check_float, describe, fail, shape_str
-from mixkit._wrapper import MixerWrapper
+from mixkit._terms import LossTerm, Model
+from mixkit.validation import check_choice, check_float, describe, fail, shape_str
 
-__all__ = ["MixUpE", "mean_input"]
+__all__ = ["MixUpE", "MixupETerm", "mean_input", "mixupe_scores"]
 
 Version = Literal[1, 3]
-Model = Callable[[Any], Tensor]
 
 
 def _link(logits: Tensor, task: str) -> Tensor:
@@ -59,6 +57,42 @@ def _clean_logits(owner: str, model: Model, x: Any, targets: Tensor) -> Tensor:
     return logits if logits.dtype == torch.float64 else logits.float()
 
 
+def mixupe_scores(
+    model: Model,
+    x: Any,
+    targets: Tensor,
+    *,
+    version: int = 3,
+    task: str = "multiclass",
+    x_bar: Tensor | None = None,
+) -> Tensor:
+    r"""``(B,)`` MixupE scores :math:`s_i` of a clean batch, differentiable in the model.
+
+    * version 3: :math:`s_i = \langle F_i, Y_i - \mathrm{softmax}(F_i)\rangle` with
+      :math:`F = \mathrm{model}(x)`;
+    * version 1: :math:`s_i = \nabla_x \langle f(x), b_i\rangle|_{x_i} \cdot (\bar x - x_i)`,
+      :math:`b_i = \mathrm{softmax}(F_i) - Y_i` detached (double backprop).
+
+    The link is softmax for ``task="multiclass"``, sigmoid for ``"multilabel"``, the identity
+    for ``"regression"``. Scores are float32 (float64 for a float64 model).
+
+    Args:
+        model: maps a batch of inputs to logits ``(B, C)``.
+        x: the clean batch (a floating tensor for version 1).
+        targets: ``(B, C)`` float dense targets of ``x``.
+        version: ``3`` or ``1``.
+        task: the loss's task.
+        x_bar: version 1: the mean training input (one sample's shape).
+    """
+    owner = "mixupe_scores"
+    if not callable(model):
+        fail(owner, "model to be callable (an nn.Module)", describe(model), type_error=True)
+    check_choice(owner, "task", task, ("multiclass", "multilabel", "regression"))
+    if isinstance(version, bool) or version not in (1, 3):
+        fail(owner, "version to be 1 or 3", repr(version))
+    return _scores(owner, model, x, targets, version=version, task=task, x_bar=x_bar)
+
+
 def _scores(
     owner: str,
     model: Model,
@@ -69,7 +103,6 @@ def _scores(
     task: str,
     x_bar: Tensor | None,
 ) -> Tensor:
-    """``(B,)`` MixupE scores of the clean batch ``x``, differentiable in the model."""
     if version == 3:
         f = _clean_logits(owner, model, x, targets)  # (B, C)
         y = targets.to(f.dtype)
@@ -100,111 +133,57 @@ def _scores(
     return (grad * delta).reshape(x.shape[0], -1).to(f.dtype).sum(dim=1)
 
 
-class MixUpE(MixerWrapper):
-    r"""MixupE: a mixer plus an explicit first-order directional-derivative term in the loss.
+class MixupETerm(LossTerm):
+    r"""MixupE's extra loss term: the first-order directional-derivative term, strengthened.
 
-    Mixes exactly as the wrapped mixer does (``forward``, ``draw``, ``mix``, ``set_epoch``,
-    ``set_step``, ``report``, ``train``/``eval``, ``enabled`` and ``state_dict`` all reach it),
-    and :meth:`loss` adds the MixupE term computed on one extra pass over the clean batch
-    ``F = model(mixed.source)``, with :math:`m = (\alpha+1)/(2\alpha+1)` (the mean of
-    :math:`\mathrm{Beta}(\alpha+1, \alpha)`) from the wrapped mixer's ``alpha``:
+    For a mixed batch with clean logits ``F = model(mixed.source)`` and
+    :math:`m = (\alpha+1)/(2\alpha+1)` (the mean of :math:`\mathrm{Beta}(\alpha+1, \alpha)`,
+    with the ``alpha`` the batch was drawn with):
 
     * version 3 (the authors' default, one extra forward):
-      :math:`s_i = \langle F_i, Y_i - \mathrm{softmax}(F_i)\rangle`,
-      :math:`L = L_\text{mix} - \eta (1-m) \sum_{s_i < \tau} s_i / B`;
-    * version 1 (the exact directional derivative toward the mean input
-      :math:`\bar x`, double backprop): :math:`b_i = \mathrm{softmax}(F_i) - Y_i` (detached),
-      :math:`s_i = \nabla_x \langle f(x), b_i\rangle|_{x_i} \cdot (\bar x - x_i)`,
-      :math:`L = L_\text{mix} + \eta (1-m) \sum_{s_i < \tau} s_i / B`.
+      :math:`L = L_\text{mix} - \eta (1-m) \sum_{s_i < \tau} s_i / N`;
+    * version 1 (the exact directional derivative toward the mean input :math:`\bar x`):
+      :math:`L = L_\text{mix} + \eta (1-m) \sum_{s_i < \tau} s_i / N`,
 
-    Both then rescale :math:`L \leftarrow (|L_\text{mix}| / |L|)\, L` with detached scalars (the
-    authors' code): the value reported equals the mixup loss (when :math:`L > 0`), the gradient
-    is that of :math:`L` times a positive factor.
+    with the scores of :func:`mixkit.functional.mixupe_scores`. Both then rescale
+    :math:`L \leftarrow (|L_\text{mix}| / |L|)\, L` with detached scalars (the authors' code): the
+    value equals the mixup loss, the gradient carries the term. ``N`` is the batch size (or
+    ``num_samples``); with ``reduction="sum"`` the term is a sum, with ``"none"`` per sample.
 
     Paper: Zou et al., *MixupE: Understanding and Improving Mixup from Directional Derivative
     Perspective*, UAI 2023 (arXiv 2212.13381).
 
     Args:
-        mixer: the :class:`mixkit.Mixer` (or :class:`mixkit.RandomChoice`) to wrap; default
-            ``MixUp()``. Any pairing, weighting, relabelling or schedule of it composes.
-        eta: strength of the term, ``>= 0`` (the authors' 1e-3; 0 is plain mixup, and then no
-            extra pass is made).
-        tau: threshold: only samples with :math:`s_i < \tau` enter the term (the authors' 1.0;
-            ``math.inf`` keeps all).
+        eta: strength, ``>= 0`` (the authors' 1e-3; 0 is plain mixup, with no extra pass).
+        tau: only samples with :math:`s_i < \tau` enter (the authors' 1.0; ``math.inf`` keeps
+            all).
         version: ``3`` or ``1``.
-        x_bar: version 1 only: the mean training input in model-input space (after
-            normalisation), shape of one sample or ``(1, *sample)``; see :func:`mean_input`.
-            Kept as a buffer (moves with ``.to()``, saved in ``state_dict``).
-
-    Raises:
-        ValueError / TypeError: bad arguments, each naming the argument, what was expected and
-            what came.
+        x_bar: version 1 only: the mean training input in model-input space, shape of one
+            sample or ``(1, *sample)`` (:func:`mean_input`); saved in the mixer's state.
 
     Example:
-        >>> mixer = MixUpE(MixUp(alpha=1.0, num_classes=3), eta=1e-3)
-        >>> model = torch.nn.Linear(4, 3)
-        >>> x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
-        >>> mixed = mixer(x, y)
-        >>> loss = mixer.loss(model, mixed)  # model(mixed.inputs) and model(x), one backward
-        >>> loss.backward()
+        >>> mixer = CutMix(alpha=1.0, num_classes=3, term=MixupETerm(eta=1e-3))
+        >>> # loss = mixer(x, y).loss(model(mixed.inputs), model=model)
 
     .. note::
         **The sign question.** The two versions give the shared part opposite signs: for a
-        bias-free ReLU network :math:`\nabla_x\langle f, b\rangle \cdot x = \langle f, b\rangle`
-        (Euler), so :math:`s^{v1}_i = \nabla\langle f, b_i\rangle\cdot\bar x + s^{v3}_i`, yet v1
-        *adds* its score and v3 *subtracts* its own. Version 1 has the sign of the first-order
-        term in mixup's own expansion (Zhang et al., ICLR 2021: mixup adds
-        :math:`(1-m)\,\mathrm{mean}_i\, s^{v1}_i`), so it strengthens that term; version 3 is
-        the cheaper code path the authors ran for their reported numbers, so it is the
-        default. Both are implemented exactly as coded, thresholds included (in v1 the kept
-        samples are those the term pushes further down; in v3, those it pushes up toward
-        ``tau``).
-
-    .. note::
-        **Clean labels.** :math:`Y` is the dense target of the unmixed batch with the mixer's
-        label smoothing (the target the criterion fits; one-hot without smoothing, as the
-        authors had). The clean pass runs the model in its current mode (BatchNorm statistics
-        see the clean batch too, as in the authors' code). For ``task="multilabel"`` and
-        ``"regression"`` the same term is formed with the link of the loss (sigmoid,
-        identity) in place of softmax: the generalised-linear form of the derivation; the
-        authors only ran classification. When the result is the identity (mixer disabled,
-        in eval mode, switched off by its schedule), :meth:`loss` is the plain loss with no
-        term.
+        bias-free ReLU network :math:`s^{v1}_i = \nabla\langle f, b_i\rangle\cdot\bar x +
+        s^{v3}_i` (Euler), yet v1 *adds* its score and v3 *subtracts* its own. Version 1 has the
+        sign of the first-order term of mixup's own expansion; version 3 is what the authors
+        ran for their numbers, hence the default. Both are implemented as coded. The clean
+        labels ``Y`` are the mixer's dense targets of the unmixed batch (its label smoothing
+        included); multi-label and regression use the loss's link in place of softmax.
     """
-
-    mixer: Mixer | RandomChoice
-    x_bar: Tensor | None
 
     def __init__(
         self,
-        mixer: Mixer | RandomChoice | None = None,
         *,
         eta: float = 1e-3,
         tau: float = 1.0,
         version: Version = 3,
         x_bar: Tensor | None = None,
     ) -> None:
-        super().__init__()
         owner = type(self).__name__
-        if mixer is None:
-            mixer = MixUp()
-        if not isinstance(mixer, Mixer | RandomChoice):
-            fail(
-                owner,
-                "mixer to be a mixkit Mixer, a RandomChoice or None",
-                describe(mixer),
-                type_error=True,
-            )
-        inner = [mixer] if isinstance(mixer, Mixer) else list(mixer.mixers)
-        for m in inner:
-            if isinstance(m, Mixer) and m.alpha == 0.0:
-                fail(
-                    owner,
-                    "mixers that draw lam from Beta(alpha, alpha) with alpha > 0 (the MixupE "
-                    "weight 1 - m = alpha / (2 alpha + 1) is 0 at alpha = 0)",
-                    f"{type(m).__name__} with alpha=0.0",
-                )
-        self.mixer = mixer
         self.eta = check_float(owner, "eta", eta, low=0.0)
         self.tau = check_float(owner, "tau", tau, allow_inf=True)
         if self.tau == -math.inf:
@@ -227,124 +206,132 @@ class MixUpE(MixerWrapper):
             )
         if self.version == 3 and x_bar is not None:
             fail(owner, "x_bar=None with version=3 (only version 1 uses it)", describe(x_bar))
-        # a private copy: load_state_dict writes into buffers in place
-        self.register_buffer("x_bar", None if x_bar is None else x_bar.detach().clone())
+        self.x_bar = None if x_bar is None else x_bar.detach().clone()
 
-    # -- the term ---------------------------------------------------------------------------
+    def attach(self, owner: str, mixer: Any) -> None:
+        if getattr(mixer, "alpha", None) == 0.0:
+            fail(
+                owner,
+                "alpha > 0 with a MixupETerm (its weight 1 - m = alpha / (2 alpha + 1) is 0 at "
+                "alpha = 0)",
+                "alpha=0.0",
+            )
 
-    def _one_minus_m(self, mixed: Mixed) -> float:
-        r""":math:`1 - m` with :math:`m = (\alpha+1)/(2\alpha+1)`; for a RandomChoice, the chosen
-        mixer's when the parameters record it, else the expectation over the choice."""
-
-        def one_minus_m(alpha: float) -> float:
-            return alpha / (2.0 * alpha + 1.0)
-
-        if isinstance(self.mixer, Mixer):
-            return one_minus_m(self.mixer.alpha)
-        children = [m for m in self.mixer.mixers if isinstance(m, Mixer)]
-        if mixed.params.choice is not None:
-            return one_minus_m(children[mixed.params.choice].alpha)
-        return sum(p * one_minus_m(m.alpha) for p, m in zip(self.mixer.p, children, strict=True))
-
-    def clean_targets(self, mixed: Mixed) -> Tensor:
+    @staticmethod
+    def clean_targets(mixed: Mixed) -> Tensor:
         """The dense targets ``Y`` of the unmixed batch (smoothed as the mixer smooths)."""
         classes = None if mixed.task == "regression" else int(mixed.targets.shape[1])
         return dense_targets(
-            mixed.y_a,
-            task=mixed.task,
-            num_classes=classes,
-            label_smoothing=mixed.label_smoothing,
+            mixed.y_a, task=mixed.task, num_classes=classes, label_smoothing=mixed.label_smoothing
         ).float()
 
     def scores(self, model: Model, x: Any, targets: Tensor, *, task: str = "multiclass") -> Tensor:
-        r"""Per-sample MixupE scores :math:`s_i` of a clean batch (before thresholding).
+        """Per-sample scores of a clean batch (see :func:`mixkit.functional.mixupe_scores`)."""
+        return mixupe_scores(model, x, targets, version=self.version, task=task, x_bar=self.x_bar)
 
-        Args:
-            model: maps a batch of inputs to logits ``(B, C)``.
-            x: the clean batch (a floating tensor for version 1).
-            targets: ``(B, C)`` float dense targets of ``x`` (see :meth:`clean_targets`).
-            task: ``"multiclass"`` (softmax), ``"multilabel"`` (sigmoid), ``"regression"``.
+    def _clean_scores(self, model: Model, mixed: Mixed) -> Tensor:
+        targets = self.clean_targets(mixed)
+        return _scores(
+            type(self).__name__, model, mixed.source, targets,
+            version=self.version, task=mixed.task, x_bar=self.x_bar,
+        )  # fmt: skip
 
-        Returns:
-            ``(B,)`` scores in float32 (float64 for a float64 model), differentiable in the
-            model's parameters (version 1 through a double backward).
-        """
-        owner = f"{type(self).__name__}.scores"
-        if not callable(model):
-            fail(owner, "model to be callable (an nn.Module)", describe(model), type_error=True)
-        check_choice(owner, "task", task, ("multiclass", "multilabel", "regression"))
-        return _scores(owner, model, x, targets, version=self.version, task=task, x_bar=self.x_bar)
-
-    def loss(
+    def __call__(
         self,
-        model: Model,
+        loss: Tensor,
         mixed: Mixed,
-        logits: Tensor | None = None,
+        logits: Tensor,
+        model: Model | None,
         *,
-        reduction: Reduction = "mean",
+        reduction: str,
+        num_samples: Tensor | float | None,
     ) -> Tensor:
-        r"""The MixupE training loss of a mixed batch.
-
-        Args:
-            model: any callable mapping a batch of inputs to logits (an ``nn.Module``); it is
-                called on ``mixed.source`` for the clean pass (and on ``mixed.inputs`` when
-                ``logits`` is not given).
-            mixed: the result of calling this wrapper (or the wrapped mixer).
-            logits: ``model(mixed.inputs)`` if you already have it.
-            reduction: as in :func:`mixkit.mixed_loss`. The term is a mean over the batch for
-                ``"mean"`` and ``"weighted_mean"``, a sum for ``"sum"``, and per sample for
-                ``"none"`` (whose rescaling uses the batch sums, so its mean equals the
-                ``"mean"`` result).
-
-        Returns:
-            A float32 scalar (``(B,)`` for ``"none"``) whose value equals the mixup loss
-            (``mixed_loss(logits, mixed, reduction=...)``) when the combined loss is positive,
-            and whose gradient carries the MixupE term.
-
-        Raises:
-            TypeError: ``model`` not callable, ``mixed`` not a :class:`mixkit.Mixed`.
-            ValueError: an unknown reduction, logits of the wrong shape, an ``x_bar`` that does
-                not match the samples.
-        """
-        owner = f"{type(self).__name__}.loss"
-        if not callable(model):
-            fail(owner, "model to be callable (an nn.Module)", describe(model), type_error=True)
-        if not isinstance(mixed, Mixed):
-            fail(owner, "mixed to be a mixkit.Mixed", describe(mixed), type_error=True)
-        check_choice(owner, "reduction", reduction, REDUCTIONS)
-        if logits is None:
-            logits = model(mixed.inputs)
-        mix_loss = mixed_loss(logits, mixed, reduction=reduction)
-        weight = self.eta * self._one_minus_m(mixed)
-        if not mixed.applied or weight == 0.0:
-            return mix_loss
-        s = _scores(  # (B,)
-            owner,
-            model,
-            mixed.source,
-            self.clean_targets(mixed),
-            version=self.version,
-            task=mixed.task,
-            x_bar=self.x_bar,
-        )
+        alpha = mixed.alpha or 0.0
+        weight = self.eta * alpha / (2.0 * alpha + 1.0)  # eta * (1 - m)
+        if weight == 0.0 or model is None:
+            return loss
+        s = self._clean_scores(model, mixed)  # (B,)
         kept = torch.where(s.detach() < self.tau, s, torch.zeros_like(s))  # (B,)
         sign = weight if self.version == 1 else -weight
-        term = (sign * kept).to(mix_loss.dtype)  # (B,) signed, per sample
+        term = (sign * kept).to(loss.dtype)  # (B,) signed, per sample
         if reduction == "none":
-            total = mix_loss + term  # (B,)
-            old, new = mix_loss.detach().sum(), total.detach().sum()
+            total = loss + term  # (B,)
+            old, new = loss.detach().sum(), total.detach().sum()
         else:
-            total = mix_loss + (term.sum() if reduction == "sum" else term.sum() / term.shape[0])
-            old, new = mix_loss.detach(), total.detach()
+            count = term.shape[0] if num_samples is None else num_samples
+            total = loss + (term.sum() if reduction == "sum" else term.sum() / count)
+            old, new = loss.detach(), total.detach()
         # the authors' rescaling: the value stays the mixup loss, the gradient keeps the term
         scale = torch.where(new != 0, old.abs() / new.abs(), torch.ones_like(new))
         return scale * total
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"x_bar": self.x_bar}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        x_bar = state["x_bar"]
+        self.x_bar = None if x_bar is None else x_bar.detach().clone()
 
     def __repr__(self) -> str:
         args = f"eta={self.eta}, tau={self.tau}, version={self.version}"
         if self.x_bar is not None:
             args += f", x_bar_shape={shape_str(self.x_bar.shape)}"
-        return f"{type(self).__name__}({self.mixer!r}, {args})"
+        return f"MixupETerm({args})"
+
+
+class MixUpE(MixUp):
+    """MixupE: :class:`mixkit.MixUp` plus MixupE's term, ``MixUp(term=MixupETerm(...))``.
+
+    The mixed batch is vanilla mixup's; ``mixed.loss(logits, model=model)`` adds the term
+    (one extra forward of ``model`` on the clean batch ``mixed.source``). For another mixer use
+    its ``term=`` slot: ``CutMix(term=MixupETerm())``; for a :class:`mixkit.RandomChoice`, give
+    each mixer the term.
+
+    Paper: Zou et al., UAI 2023 (arXiv 2212.13381).
+
+    Args:
+        eta, tau, version, x_bar: see :class:`MixupETerm`.
+        alpha: Beta concentration, ``> 0`` (default 1.0).
+        **kwargs: every other argument of :class:`mixkit.MixUp` but ``term``.
+
+    Example:
+        >>> mixer = MixUpE(alpha=1.0, num_classes=3, eta=1e-3)
+        >>> model = torch.nn.Linear(4, 3)
+        >>> mixed = mixer(torch.randn(8, 4), torch.randint(0, 3, (8,)))
+        >>> loss = mixed.loss(model(mixed.inputs), model=model)
+        >>> loss.backward()
+    """
+
+    def __init__(
+        self,
+        *,
+        eta: float = 1e-3,
+        tau: float = 1.0,
+        version: Version = 3,
+        x_bar: Tensor | None = None,
+        alpha: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        if "term" in kwargs:
+            fail(
+                type(self).__name__,
+                "no term argument (MixUpE's term is MixupETerm; use MixUp(term=...) instead)",
+                f"term={kwargs['term']!r}",
+            )
+        term = MixupETerm(eta=eta, tau=tau, version=version, x_bar=x_bar)
+        super().__init__(alpha=alpha, term=term, **kwargs)
+
+    @property
+    def mixupe(self) -> MixupETerm:
+        """The :class:`MixupETerm` of this mixer."""
+        return cast(MixupETerm, self.term)
+
+    def repr_args(self) -> dict[str, Any]:
+        term = self.mixupe
+        shown: dict[str, Any] = {"eta": term.eta, "tau": term.tau, "version": term.version}
+        shown.update(super().repr_args())
+        del shown["term"]
+        return shown
 
 
 def mean_input(loader_or_iterable: Iterable[Any], *, key: str | int | None = None) -> Tensor:

@@ -20,7 +20,7 @@ import logging
 import math
 from typing import Any
 
-from mixkit._validation import check_choice, check_float, check_int, fail
+from mixkit.validation import check_choice, check_float, check_int, fail
 
 __all__ = ["AutoSwitch", "LinearDecay", "OffAfter", "Schedule"]
 

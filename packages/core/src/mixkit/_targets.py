@@ -17,10 +17,10 @@ from typing import Literal, cast
 import torch
 from torch import Tensor
 
-from mixkit import functional as F
-from mixkit._validation import describe, fail, shape_str
+from mixkit import _kernels as F
+from mixkit.validation import describe, fail, shape_str
 
-__all__ = ["TASKS", "Task", "check_labels", "dense_targets"]
+__all__ = ["TASKS", "Task", "check_labels", "dense_targets", "mixed_targets"]
 
 Task = Literal["multiclass", "multilabel", "regression"]
 TASKS: tuple[str, ...] = ("multiclass", "multilabel", "regression")
@@ -116,3 +116,27 @@ def dense_targets(
         # check_labels guarantees num_classes for integer labels
         return F.one_hot(y, cast(int, num_classes), label_smoothing=label_smoothing)
     return F.smooth_targets(y.to(torch.float32), label_smoothing, multilabel=task == "multilabel")
+
+
+def mixed_targets(
+    y: Tensor,
+    y_b: Tensor,
+    index: Tensor,
+    lam: Tensor | float,
+    *,
+    task: str,
+    num_classes: int | None,
+    label_smoothing: float,
+    union: bool,
+) -> Tensor:
+    """Dense targets of a mixed batch: the labels ``y`` and the partners' ``y_b = y[index]``
+    mixed with weight ``lam`` (a float, or ``(B,)`` on the data's device), smoothed once; the
+    multi-label union when ``union``."""
+    if task == "multiclass" and not y.is_floating_point():
+        # integer labels: build the mixed smoothed one-hots directly
+        return F._mix_one_hot(y, y_b, lam, cast(int, num_classes), label_smoothing)
+    dense = dense_targets(y, task=task, num_classes=num_classes, label_smoothing=label_smoothing)
+    if union:
+        lam_t = torch.as_tensor(lam, dtype=torch.float32, device=y.device).expand(y.shape[0])
+        return F.union_targets(dense, index, lam_t)
+    return F.mix_targets(dense, index, lam)

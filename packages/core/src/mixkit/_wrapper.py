@@ -1,5 +1,8 @@
-"""One module around one mixer that behaves like it (the base of :class:`mixkit.MixUpE` and of
-integration wrappers such as ``mixkit_pyg.PooledMix``)."""
+"""Modules made of mixers: the shared delegation, and the base of wrappers around one mixer.
+
+:class:`MixerWrapper` is public: an integration that adds checks or a calling convention around
+any mixer (``mixkit_pyg.PooledMix``) subclasses it, the way a third party would.
+"""
 
 from __future__ import annotations
 
@@ -10,43 +13,69 @@ from torch import Tensor, nn
 from mixkit._mixed import Mixed
 from mixkit._params import MixParams
 
-__all__ = ["MixerWrapper"]
+__all__ = ["MixerGroup", "MixerWrapper"]
 
 
-class MixerWrapper(nn.Module):
-    """Delegates mixing, the switch, schedules and reports to ``self.mixer``.
+class MixerGroup(nn.Module):
+    """Progress, reports and the switch reach every mixer of the group (:meth:`members`)."""
 
-    Subclasses validate and store the mixer, and add what they are for (an extra loss term,
-    checks on graph embeddings, ...). Being a submodule, the wrapped mixer follows
-    ``train()`` / ``eval()`` and travels in ``state_dict()``. Extra keyword arguments of
-    ``forward`` / ``draw`` / ``mix`` (e.g. audio ``lengths``) go to the wrapped mixer.
+    def members(self) -> list[Any]:
+        """The mixers this module drives (overridden by subclasses)."""
+        return []
+
+    @property
+    def enabled(self) -> bool:
+        """True when every member is enabled; setting it sets theirs."""
+        return all(bool(m.enabled) for m in self.members())
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        for m in self.members():
+            m.enabled = value
+
+    def set_epoch(self, epoch: int) -> None:
+        for m in self.members():
+            m.set_epoch(epoch)
+
+    def set_step(self, step: int) -> None:
+        for m in self.members():
+            m.set_step(step)
+
+    def report(self, value: float) -> None:
+        for m in self.members():
+            m.report(value)
+
+
+class MixerWrapper(MixerGroup):
+    """A module around one mixer (``self.mixer``) that behaves like it.
+
+    ``forward`` / ``draw`` / ``mix`` and the group methods (epoch, step, reports, ``enabled``)
+    go to the wrapped mixer; subclasses add what they are for (checks on what they are given,
+    a calling convention). Being a submodule, the wrapped mixer follows ``train()`` / ``eval()``
+    and travels in ``state_dict()``. Extra keyword arguments reach the wrapped mixer.
+
+    Args:
+        mixer: any mixkit mixer (a :class:`mixkit.Mixer`, :class:`mixkit.RandomChoice`, ...).
     """
 
     mixer: Any  # a mixkit mixer (nn.Module attribute typing cannot say more)
 
-    @property
-    def enabled(self) -> bool:
-        """The wrapped mixer's ``enabled`` (settable)."""
-        return bool(self.mixer.enabled)
+    def __init__(self, mixer: nn.Module) -> None:
+        super().__init__()
+        self.mixer = mixer
 
-    @enabled.setter
-    def enabled(self, value: bool) -> None:
-        self.mixer.enabled = value
+    def members(self) -> list[Any]:
+        return [self.mixer]
 
     def forward(
-        self, x: Tensor, y: Tensor, *, features: Tensor | None = None, **kwargs: Any
+        self, x: Any, y: Tensor | None = None, *, features: Tensor | None = None, **kwargs: Any
     ) -> Mixed:
         """Mix a batch with the wrapped mixer (see :meth:`mixkit.Mixer.forward`)."""
         out: Mixed = self.mixer(x, y, features=features, **kwargs)
         return out
 
     def draw(
-        self,
-        x: Tensor,
-        *,
-        lam: float | None = None,
-        features: Tensor | None = None,
-        **kwargs: Any,
+        self, x: Any, *, lam: float | None = None, features: Tensor | None = None, **kwargs: Any
     ) -> MixParams:
         """The wrapped mixer's :meth:`~mixkit.Mixer.draw`."""
         params: MixParams = self.mixer.draw(x, lam=lam, features=features, **kwargs)
@@ -54,8 +83,8 @@ class MixerWrapper(nn.Module):
 
     def mix(
         self,
-        x: Tensor,
-        y: Tensor,
+        x: Any,
+        y: Tensor | None,
         params: MixParams,
         *,
         features: Tensor | None = None,
@@ -65,11 +94,5 @@ class MixerWrapper(nn.Module):
         out: Mixed = self.mixer.mix(x, y, params, features=features, **kwargs)
         return out
 
-    def set_epoch(self, epoch: int) -> None:
-        self.mixer.set_epoch(epoch)
-
-    def set_step(self, step: int) -> None:
-        self.mixer.set_step(step)
-
-    def report(self, value: float) -> None:
-        self.mixer.report(value)
+    def extra_repr(self) -> str:
+        return ""

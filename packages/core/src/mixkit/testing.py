@@ -45,7 +45,7 @@ class MixerLike(Protocol):
     enabled: bool
     training: bool
 
-    def __call__(self, x: Tensor, y: Tensor) -> Mixed: ...
+    def __call__(self, x: Tensor, y: Tensor, **kwargs: Any) -> Mixed: ...
     def draw(self, x: Tensor, *, lam: float | None = None) -> MixParams: ...
     def mix(self, x: Tensor, y: Tensor, params: MixParams) -> Mixed: ...
     def train(self, mode: bool = True) -> Any: ...
@@ -115,8 +115,7 @@ def check_inputs_untouched(case: MixerCase, device: torch.device | str) -> None:
 
 
 def check_results_stay_valid(case: MixerCase, device: torch.device | str) -> None:
-    """A result the caller still holds is never changed by later calls (a mixer may reuse
-    output memory only once nothing references it)."""
+    """A result the caller still holds is never changed by later calls."""
     mixer = case.make_mixer(_seeded(0))
     x, y = _batch(case, device)
     held: list[tuple[str, Tensor, Tensor]] = []
@@ -128,6 +127,48 @@ def check_results_stay_valid(case: MixerCase, device: torch.device | str) -> Non
                 held.append((f"call {call}: Mixed.{name}", value, value.clone()))
     for what, value, snapshot in held:
         assert torch.equal(value, snapshot), f"{what} changed by a later call"
+
+
+def check_out_memory(case: MixerCase, device: torch.device | str) -> None:
+    """``out=`` is used exactly when given: the result is written there and equals the result
+    without it; mixers whose operation makes its own output refuse it with a message."""
+    x, y = _batch(case, device)
+    if not isinstance(x, Tensor):
+        return
+    reference = case.make_mixer(_seeded(7))(x, y)
+    out = torch.empty_like(x)
+    try:
+        got = case.make_mixer(_seeded(7))(x, y, out=out)
+    except (ValueError, TypeError) as error:
+        if "out" not in str(error):
+            raise AssertionError(f"a refusal of out= that does not name it: {error}") from error
+        return
+    assert got.inputs is out or not got.applied, "out= was given but the result lives elsewhere"
+    assert torch.equal(got.inputs, reference.inputs), "out= changed the mixed values"
+    fresh = case.make_mixer(_seeded(7))(x, y)
+    if fresh.applied:
+        ptr = fresh.inputs.untyped_storage().data_ptr()
+        assert ptr not in (out.untyped_storage().data_ptr(), x.untyped_storage().data_ptr()), (
+            "without out= the result shares memory with x or with an earlier out"
+        )
+
+
+def check_inference_mode(case: MixerCase, device: torch.device | str) -> None:
+    """A first call under ``torch.inference_mode()`` or ``torch.no_grad()`` leaves the mixer
+    fully usable outside it."""
+    mixer = case.make_mixer(_seeded(0))
+    x, y = _batch(case, device)
+    with torch.inference_mode():
+        first = mixer(x, y)
+    with torch.no_grad():
+        mixer(x, y)
+    for _ in range(2):
+        out = mixer(x, y)
+        assert out.targets.shape == first.targets.shape
+        if isinstance(out.inputs, Tensor):
+            assert not torch.is_inference(out.inputs) or out.inputs is x, (
+                "an inference tensor came out of a call outside inference mode"
+            )
 
 
 def check_shapes_dtype_device(case: MixerCase, device: torch.device | str) -> None:
@@ -262,16 +303,31 @@ def check_batch_sizes(case: MixerCase, device: torch.device | str) -> None:
 
 
 def check_loss_backward(case: MixerCase, device: torch.device | str) -> None:
-    """The loss of a mixed batch is finite and gives finite gradients."""
+    """The loss of a mixed batch is finite and gives finite gradients (a model is passed to
+    mixers whose extra loss term needs one: a linear map of the flattened inputs)."""
     mixer = case.make_mixer(_seeded(0))
     x, y = _batch(case, device)
     out = mixer(x, y)
-    logits = torch.zeros(out.targets.shape, device=x.device, requires_grad=True)
-    with torch.no_grad():
-        logits.add_(torch.randn(out.targets.shape, generator=_seeded(1)).to(x.device))
-    loss = out.loss(logits)
+    shape = tuple(out.targets.shape)
+    if out.term is not None and out.term.needs_model and isinstance(x, Tensor):
+        classes = shape[1] if len(shape) > 1 else 1
+        weight = torch.randn(x[0].numel(), classes, generator=_seeded(1)).to(device)
+        weight.requires_grad_(True)
+
+        def model(inputs: Tensor) -> Tensor:
+            return (inputs.reshape(inputs.shape[0], -1).float() @ weight).reshape(
+                inputs.shape[0], *shape[1:]
+            )
+
+        loss = out.loss(model(out.inputs), model=model)
+        leaf = weight
+    else:
+        leaf = torch.zeros(shape, device=x.device, requires_grad=True)
+        with torch.no_grad():
+            leaf.add_(torch.randn(shape, generator=_seeded(1)).to(x.device))
+        loss = out.loss(leaf)
     assert loss.ndim == 0 and bool(torch.isfinite(loss)), f"bad loss {loss}"
-    (grad,) = torch.autograd.grad(loss, logits)
+    (grad,) = torch.autograd.grad(loss, leaf)
     assert bool(torch.isfinite(grad).all()), "non-finite gradient"
 
 
@@ -298,6 +354,8 @@ def check_repr(case: MixerCase, device: torch.device | str) -> None:
 CHECKS: dict[str, Callable[[MixerCase, torch.device | str], None]] = {
     "inputs_untouched": check_inputs_untouched,
     "results_stay_valid": check_results_stay_valid,
+    "out_memory": check_out_memory,
+    "inference_mode": check_inference_mode,
     "shapes_dtype_device": check_shapes_dtype_device,
     "targets_valid": check_targets_valid,
     "lam_one_identity": check_lam_one_identity,

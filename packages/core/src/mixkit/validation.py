@@ -1,8 +1,15 @@
-"""Error messages of the core, built from one template.
+"""The one error format of mixkit, public so that integrations speak it too.
 
 Every message starts with the owner (the class or function the user called), names the
 argument, says what was expected and what came: ``"MixUp: expected alpha >= 0, got -1.0"``.
 Values are raised as ``ValueError``, wrong types as ``TypeError``.
+
+Example:
+    >>> from mixkit.validation import check_float
+    >>> check_float("MyMixer", "snr", -1.0, low=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: MyMixer: expected snr >= 0, got -1.0
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "check_batch",
     "check_bool",
     "check_choice",
     "check_float",
     "check_generator",
     "check_int",
+    "describe",
     "fail",
     "shape_str",
 ]
@@ -128,3 +137,21 @@ def check_generator(owner: str, generator: Any) -> torch.Generator | None:
             f"a generator on {generator.device}",
         )
     return generator
+
+
+def check_batch(owner: str, x: object) -> Tensor:
+    """A non-empty floating-point ``(B, ...)`` tensor (integer data gets the advice to convert)."""
+    if not isinstance(x, Tensor):
+        fail(owner, "x to be a torch.Tensor", describe(x), type_error=True)
+    if not x.is_floating_point():
+        fail(
+            owner,
+            "x to be a floating-point tensor (convert integer images first, e.g. "
+            "x.float() / 255 or torchvision's ToDtype(torch.float32, scale=True))",
+            describe(x),
+        )
+    if x.ndim == 0:
+        fail(owner, "x with a batch dimension (B, ...)", "a scalar tensor")
+    if x.shape[0] == 0:
+        fail(owner, "a non-empty batch", f"x of shape {shape_str(x.shape)}")
+    return x
