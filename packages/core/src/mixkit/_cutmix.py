@@ -63,7 +63,9 @@ class CutMixOp(InputOp):
     def __init__(self, *, correct_lam: bool = True) -> None:
         self.correct_lam = check_bool(type(self).__name__, "correct_lam", correct_lam)
 
-    def prepare(self, owner: str, x: object, y: Tensor | None, **arguments: Any) -> OpBatch:
+    def prepare(
+        self, owner: str, x: object, y: Tensor | None, *, task: str, union: bool, **arguments: Any
+    ) -> OpBatch:
         tensor = check_batch(owner, x)
         if tensor.ndim < 3:
             fail(

@@ -348,7 +348,7 @@ def _prepare(
         accepted = ", ".join(f"{a}=" for a in m.op.arguments) or "none"
         got = ", ".join(f"{u}=" for u in unknown)
         fail(owner, f"keyword arguments of the input operation ({accepted})", got, type_error=True)
-    batch = m.op.prepare(owner, x, y, **arguments)
+    batch = m.op.prepare(owner, x, y, task=m.task, union=m.union, **arguments)
     if m.check_finite and not bool(torch.isfinite(batch.view).all()):
         fail(owner, "finite inputs (check_finite=True)", "NaN or infinite values in x")
     return batch

@@ -73,8 +73,14 @@ class InputOp(abc.ABC):
     arguments: tuple[str, ...] = ()
     supports_out: bool = False
 
-    def prepare(self, owner: str, x: object, y: Tensor | None, **arguments: Any) -> OpBatch:
-        """Validate the batch (and the per-call ``arguments``); default: a float tensor."""
+    def prepare(
+        self, owner: str, x: object, y: Tensor | None, *, task: str, union: bool, **arguments: Any
+    ) -> OpBatch:
+        """Validate the batch (and the per-call ``arguments``); default: a float tensor.
+
+        ``owner`` names the caller in errors; ``task`` and ``union`` are the mixer's, for
+        operations that validate or mix targets of their own (audio frame targets).
+        """
         tensor = check_batch(owner, x)
         return OpBatch(x=tensor, data=tensor, view=tensor, y=y)
 
