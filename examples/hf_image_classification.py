@@ -9,9 +9,9 @@ The ViT is built from a config (no download); the data is the Debian package
 ``dataset-fashion-mnist`` (without it: scikit-learn's 8x8 digits, said on stderr), read by the
 loader of ``examples/image_classification.py`` and fed as a ``datasets.Dataset`` of float
 ``pixel_values`` (``set_format("torch")``). Each method trains the same model from the same
-initialisation and prints its test accuracy. Two seed methods of the core run too when the
-installed mixkit has them: k-mixup (optimal-transport partners) and MixupE (its clean pass goes
-through the model, inside the callback).
+initialisation and prints its test accuracy. Two seed methods of the core run too: k-mixup
+(optimal-transport partners) and MixupE (``MixUp`` plus its loss term, whose clean pass goes
+through the model inside the callback).
 
     python examples/hf_image_classification.py            # 6000 images, 15 epochs, 5 methods
     python examples/hf_image_classification.py --quick    # a smoke run (seconds)
@@ -84,25 +84,22 @@ def accuracy(prediction: Any) -> dict[str, float]:
     }
 
 
-def methods() -> dict[str, Callable[[], torch.nn.Module | None]]:
-    """Name -> mixer factory (None: plain training). Seed methods when the core has them."""
-    found: dict[str, Callable[[], torch.nn.Module | None]] = {
+def methods() -> dict[str, Callable[[], mixkit.Mixer | None]]:
+    """Name -> mixer factory (None: plain training)."""
+    return {
         "ERM": lambda: None,
         "MixUp": lambda: mixkit.MixUp(alpha=0.4, num_classes=NUM_CLASSES),
         "CutMix": lambda: mixkit.CutMix(alpha=1.0, num_classes=NUM_CLASSES),
+        # optimal-transport partners within chunks of k
+        "k-mixup": lambda: mixkit.KMixUp(k=16, alpha=1.0, num_classes=NUM_CLASSES),
+        # MixUp(term=MixupETerm(eta=1e-3)): an extra clean pass through the model, in the callback
+        "MixupE": lambda: mixkit.MixUpE(alpha=0.4, num_classes=NUM_CLASSES, eta=1e-3),
     }
-    if hasattr(mixkit, "KMixUp"):  # optimal-transport partners within chunks of k
-        found["k-mixup"] = lambda: mixkit.KMixUp(k=16, alpha=1.0, num_classes=NUM_CLASSES)
-    if hasattr(mixkit, "MixUpE"):  # an extra clean pass through the model, in the callback
-        found["MixupE"] = lambda: mixkit.MixUpE(
-            mixkit.MixUp(alpha=0.4, num_classes=NUM_CLASSES), eta=1e-3
-        )
-    return found
 
 
 def run(
     name: str,
-    make_mixer: Callable[[], torch.nn.Module | None],
+    make_mixer: Callable[[], mixkit.Mixer | None],
     data: tuple[datasets.Dataset, datasets.Dataset, int],
     epochs: int,
     seed: int,
@@ -167,8 +164,6 @@ def main(argv: list[str] | None = None) -> None:
         f"{name}: {len(train)} training / {len(test)} test images, tiny ViT, "
         f"{opts.epochs} epoch(s), seed {opts.seed}"
     )
-    if not (hasattr(mixkit, "KMixUp") or hasattr(mixkit, "MixUpE")):
-        print("(the installed mixkit has no seed method yet: k-mixup / MixupE skipped)")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for method, make_mixer in methods().items():

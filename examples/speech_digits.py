@@ -72,7 +72,7 @@ def mean_log_mel(feats: Tensor, mask: Tensor) -> Tensor:
 
 def make_mixer(
     method: str, args: argparse.Namespace, generator: torch.Generator
-) -> ma.AudioMixer | None:
+) -> mixkit.Mixer | None:
     common = {"num_classes": 10, "policy": args.policy, "generator": generator}
     if method == "ERM":
         return None

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+import torchaudio
 
 import mixkit
 from mixkit_audio import (
+    AudioPipeline,
     LoudnessMixUp,
+    LoudnessOp,
     SpectrogramMixUp,
+    SpectrogramOp,
     SpokenDigits,
     WaveformMixUp,
+    WaveformOp,
     pad_collate,
 )
 
@@ -130,7 +136,7 @@ def test_lengths_longer_than_the_batch() -> None:
     )
     raises(
         ValueError,
-        "WaveformMixUp: expected lengths >= 0, got a length of -3",
+        "WaveformMixUp.mix: expected lengths >= 0, got a length of -3",
         lambda: wave().mix(X, Y, mixkit.MixParams.identity(2), lengths=torch.tensor([-3, 5])),
     )
     raises(
@@ -183,8 +189,14 @@ def test_mixer_arguments_and_misc() -> None:
     )
     raises(
         ValueError,
-        "WaveformMixUp.mix: expected MixParams for a batch of 2, got",
+        "WaveformMixUp.mix: expected params for a batch of 2 (params.index of shape (2,)), "
+        "got params.index of shape (3,)",
         lambda: wave().mix(X, Y, mixkit.MixParams.identity(3)),
+    )
+    raises(
+        ValueError,
+        "WaveformMixUp.mix: expected MixParams for a batch of 2 (from draw()), got None",
+        lambda: wave().mix(X, Y, None),  # type: ignore[arg-type]
     )
     raises(
         ValueError,
@@ -200,6 +212,96 @@ def test_mixer_arguments_and_misc() -> None:
         ValueError,
         "SpectrogramMixUp: expected pad_value to be finite, got nan",
         lambda: SpectrogramMixUp(pad_value=float("nan")),
+    )
+
+
+def test_unknown_keywords_are_refused() -> None:
+    accepted = "keyword arguments of the input operation (lengths=, frame_targets=)"
+    raises(
+        TypeError,
+        f"WaveformMixUp: expected {accepted}, got length=",
+        lambda: wave()(X, Y, length=torch.tensor([100, 50])),
+    )
+    raises(
+        TypeError,
+        f"LoudnessMixUp: expected {accepted}, got frames=, mask=",
+        lambda: LoudnessMixUp(num_classes=2).draw(X, mask=None, frames=None),
+    )
+    raises(
+        TypeError,
+        f"SpectrogramMixUp.mix: expected {accepted}, got lenghts=",
+        lambda: SpectrogramMixUp(num_classes=2).mix(
+            torch.zeros(2, 4, 5), Y, mixkit.MixParams.identity(2), lenghts=None
+        ),
+    )
+
+
+def test_presets_fill_the_op_slot_themselves() -> None:
+    for preset, op in ((WaveformMixUp, "WaveformOp"), (SpectrogramMixUp, "SpectrogramOp")):
+        name = preset.__name__
+        raises(
+            ValueError,
+            f"{name}: expected no op argument ({name}'s operation is {op}; use "
+            "mixkit.Mixer(op=...) for another), got op=WaveformOp(policy='pad')",
+            lambda preset=preset: preset(op=WaveformOp()),
+        )
+    raises(
+        ValueError,
+        "LoudnessMixUp: expected no op argument (LoudnessMixUp's operation is LoudnessOp; use "
+        "mixkit.Mixer(op=...) for another), got op=LerpOp()",
+        lambda: LoudnessMixUp(op=mixkit.LerpOp()),
+    )
+
+
+def test_operation_arguments_name_the_operation() -> None:
+    raises(
+        ValueError,
+        "WaveformOp: expected policy to be one of 'min' | 'max' | 'pad', got 'all'",
+        lambda: WaveformOp(policy="all"),
+    )
+    raises(
+        ValueError,
+        "LoudnessOp: expected snr as (low, high) in dB with low <= high, got (3, 1)",
+        lambda: LoudnessOp(snr=(3.0, 1.0)),
+    )
+    raises(
+        ValueError,
+        "LoudnessOp: expected min_rms >= 0, got -0.5",
+        lambda: LoudnessOp(min_rms=-0.5),
+    )
+    raises(
+        ValueError,
+        "SpectrogramOp: expected domain to be one of 'linear' | 'log' | 'db', got 'power'",
+        lambda: SpectrogramOp(domain="power"),
+    )
+    raises(
+        TypeError,
+        "SpectrogramOp: expected pad_value to be a real number, got '-100' (str)",
+        lambda: SpectrogramOp(pad_value="-100"),  # type: ignore[arg-type]
+    )
+    raises(
+        ValueError,
+        "Mixer.mix: expected pad_value (the feature value of silence, e.g. -100.0 for "
+        "AmplitudeToDB) to mix padded log features, got pad_value=None",
+        lambda: mixkit.Mixer(num_classes=2, op=SpectrogramOp(domain="log")).mix(
+            torch.zeros(2, 4, 5),
+            Y,
+            mixkit.MixParams.identity(2),
+            lengths=torch.tensor([5, 3]),
+        ),
+    )
+
+
+def test_audio_pipeline_needs_a_mixer_with_an_audio_operation() -> None:
+    raises(
+        TypeError,
+        "AudioPipeline: expected mixer to be a mixkit.Mixer with an audio operation (a "
+        "mixkit_audio.AudioOp: WaveformMixUp, LoudnessMixUp, SpectrogramMixUp, ...), got "
+        "MixUp(alpha=1.0, mode='batch', p=1.0, num_classes=None) (MixUp)",
+        lambda: AudioPipeline(
+            mixkit.MixUp(),  # type: ignore[arg-type]
+            torchaudio.transforms.MelSpectrogram(16000, n_mels=8),
+        ),
     )
 
 
@@ -251,6 +353,13 @@ def test_snr_range_inverted_and_other_loudness_arguments() -> None:
 
 
 def test_frame_loss_arguments() -> None:
+    raises(
+        ValueError,
+        "reduce_loss: expected weights of shape (2,) or None, got",
+        lambda: dataclasses.replace(
+            wave()(X, Y, frame_targets=torch.zeros(2, 5, 2)), weights=torch.ones(3)
+        ).frame_loss(torch.zeros(2, 5, 2)),
+    )
     mixed = wave()(X, Y)
     raises(
         ValueError,

@@ -1,8 +1,9 @@
 """mixkit's public conformance suite over every mixer of mixkit-audio.
 
 Each mixer runs twice: on full-length batches (the suite as is) and on zero-padded batches of
-clips of different lengths, through a thin adapter that passes the lengths (read off the
-padding) on every call, so every invariant of the suite also holds on the lengths path.
+clips of different lengths, through a thin :class:`mixkit.MixerWrapper` that passes the lengths
+(read off the padding) on every call, so every invariant of the suite also holds on the lengths
+path. The operations also run in a plain :class:`mixkit.Mixer`, without their presets.
 """
 
 from __future__ import annotations
@@ -11,11 +12,19 @@ from typing import Any
 
 import torch
 from audio_testutils import DistanceWeights, NearestMean, RecordingPairing
-from torch import Tensor, nn
+from torch import Tensor
 
 import mixkit
 from mixkit.testing import MixerCase, parametrize_with_checks, run_check
-from mixkit_audio import AudioMixed, AudioMixer, LoudnessMixUp, SpectrogramMixUp, WaveformMixUp
+from mixkit_audio import (
+    AudioMixed,
+    LoudnessMixUp,
+    LoudnessOp,
+    SpectrogramMixUp,
+    SpectrogramOp,
+    WaveformMixUp,
+    WaveformOp,
+)
 
 NOT_CONVEX = (
     "loudness-aware mixing rescales both components so that the louder one plays at the "
@@ -60,20 +69,8 @@ def regression(g: torch.Generator) -> tuple[Tensor, Tensor]:
     return torch.randn(5, 1, 30, generator=g), torch.randn(5, 2, generator=g)
 
 
-class WithLengths(nn.Module):
+class WithLengths(mixkit.MixerWrapper):
     """Calls an audio mixer with the lengths of a zero-padded batch (last non-zero step + 1)."""
-
-    def __init__(self, mixer: AudioMixer) -> None:
-        super().__init__()
-        self.mixer = mixer
-
-    @property
-    def enabled(self) -> bool:
-        return self.mixer.enabled
-
-    @enabled.setter
-    def enabled(self, value: bool) -> None:
-        self.mixer.enabled = value
 
     @staticmethod
     def lengths(x: Tensor) -> Tensor:
@@ -81,15 +78,32 @@ class WithLengths(nn.Module):
         steps = torch.arange(1, x.shape[-1] + 1, device=x.device)
         return (sounding * steps).amax(dim=1)
 
-    def forward(self, x: Tensor, y: Tensor) -> AudioMixed:
-        out: AudioMixed = self.mixer(x, y, lengths=self.lengths(x))
+    def forward(
+        self, x: Tensor, y: Tensor | None = None, *, features: Tensor | None = None, **kwargs: Any
+    ) -> AudioMixed:
+        out: AudioMixed = super().forward(
+            x, y, features=features, lengths=self.lengths(x), **kwargs
+        )
         return out
 
-    def draw(self, x: Tensor, *, lam: float | None = None) -> mixkit.MixParams:
-        return self.mixer.draw(x, lam=lam, lengths=self.lengths(x))
+    def draw(
+        self, x: Tensor, *, lam: float | None = None, features: Tensor | None = None, **kwargs: Any
+    ) -> mixkit.MixParams:
+        return super().draw(x, lam=lam, features=features, lengths=self.lengths(x), **kwargs)
 
-    def mix(self, x: Tensor, y: Tensor, params: mixkit.MixParams) -> AudioMixed:
-        return self.mixer.mix(x, y, params, lengths=self.lengths(x))
+    def mix(
+        self,
+        x: Tensor,
+        y: Tensor | None,
+        params: mixkit.MixParams,
+        *,
+        features: Tensor | None = None,
+        **kwargs: Any,
+    ) -> AudioMixed:
+        out: AudioMixed = super().mix(
+            x, y, params, features=features, lengths=self.lengths(x), **kwargs
+        )
+        return out
 
 
 def seeded(g: torch.Generator, offset: int) -> torch.Generator:
@@ -164,7 +178,33 @@ CASES = [
         ),
         padded_spectrograms,
     ),
-    case("audio-mixer-base", lambda g: AudioMixer(num_classes=4, generator=g), waves),
+    case(
+        "plain-mixer-waveform-op",
+        lambda g: mixkit.Mixer(num_classes=4, op=WaveformOp(), generator=g),
+        waves,
+    ),
+    case(
+        "plain-mixer-waveform-op-lengths-max",
+        lambda g: WithLengths(
+            mixkit.Mixer(mode="elem", num_classes=4, op=WaveformOp(policy="max"), generator=g)
+        ),
+        padded,
+    ),
+    case(
+        "plain-mixer-loudness-op",
+        lambda g: WithLengths(
+            mixkit.Mixer(
+                alpha=0.0, mode="pair", num_classes=4, op=LoudnessOp(snr=(-5.0, 5.0)), generator=g
+            )
+        ),
+        padded,
+        expected_failures={"convex_combination": NOT_CONVEX},
+    ),
+    case(
+        "plain-mixer-spectrogram-op",
+        lambda g: mixkit.Mixer(num_classes=4, op=SpectrogramOp(domain="log"), generator=g),
+        spectrograms,
+    ),
     case(
         "spectrogram-db",
         lambda g: SpectrogramMixUp(domain="db", label_smoothing=0.1, num_classes=4, generator=g),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
 from audio_testutils import padded_batch, params, silenced
 
 import mixkit
-from mixkit_audio import AudioParams, LoudnessMixUp
+from mixkit_audio import AudioParams, LoudnessMixUp, LoudnessOp, WaveformOp
 from mixkit_audio import functional as AF
 
 LENGTHS = [12, 7, 4, 10]
@@ -166,4 +167,34 @@ def test_repr() -> None:
     assert repr(LoudnessMixUp(snr=3, policy="min", min_rms=0.0, mode="elem")) == (
         "LoudnessMixUp(snr=(3.0, 3.0), mode='elem', p=1.0, num_classes=None, policy='min', "
         "min_rms=0.0)"
+    )
+
+
+def test_the_preset_is_the_template_with_the_loudness_op() -> None:
+    x, lengths = level_batch()
+    preset = LoudnessMixUp(
+        snr=(-3.0, 9.0), mode="pair", policy="max", num_classes=4, generator=gen(5)
+    )
+    op = LoudnessOp(snr=(-3.0, 9.0), policy="max")
+    plain = mixkit.Mixer(alpha=0.0, mode="pair", num_classes=4, op=op, generator=gen(5))
+    for _ in range(3):
+        a, b = preset(x, Y, lengths=lengths), plain(x, Y, lengths=lengths)
+        for name in ("inputs", "targets", "lam", "index", "lengths", "mask"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), name
+        assert torch.equal(a.params.snr_db, b.params.snr_db)  # type: ignore[attr-defined]
+
+
+def test_the_loudness_rule_needs_its_own_binding() -> None:
+    # the template always binds with the mixer's own operation; calling the hooks by hand
+    # with parameters another operation bound is refused instead of mixing without gains
+    x, lengths = level_batch()
+    op = LoudnessOp()
+    batch = op.prepare("test", x, Y, task="multiclass", union=False, lengths=lengths)
+    foreign = WaveformOp().bind(batch, params(INDEX, 0.5))
+    message = "LoudnessOp: expected parameters bound by LoudnessOp.bind, got AudioParams("
+    with pytest.raises(ValueError, match=re.escape(message)):
+        op.apply(batch, foreign)
+    assert torch.equal(
+        op.apply(batch, op.bind(batch, params(INDEX, 0.5))),
+        LoudnessMixUp(num_classes=4).mix(x, Y, params(INDEX, 0.5), lengths=lengths).inputs,
     )

@@ -4,7 +4,9 @@ weights, GenLabel relabelling and MixupE, with distances on clips or on caller f
 from __future__ import annotations
 
 import math
+import re
 
+import pytest
 import torch
 from audio_testutils import padded_batch, params, silenced
 from torch import Tensor, nn
@@ -107,16 +109,47 @@ def test_mixupe_on_clips_of_different_lengths() -> None:
     x, lengths = padded_batch([10, 6, 3, 8], channels=1)
     y = torch.tensor([0, 1, 2, 0])
     model = nn.Sequential(nn.Flatten(), nn.Linear(10, 3))
-    mixupe = mixkit.MixUpE(WaveformMixUp(alpha=1.0, num_classes=3, generator=gen(6)), eta=0.5)
-    mixed = mixupe.mixer(x, y, lengths=lengths)  # lengths go to the audio mixer
-    loss = mixupe.loss(model, mixed)
-    plain = mixed.loss(model(mixed.inputs))
+    mixer = WaveformMixUp(
+        alpha=1.0, num_classes=3, term=mixkit.MixupETerm(eta=0.5), generator=gen(6)
+    )
+    mixed = mixer(x, y, lengths=lengths)
+    assert isinstance(mixed.term, mixkit.MixupETerm)
+    loss = mixed.loss(model(mixed.inputs), model=model)
+    plain = mixkit.mixed_loss(model(mixed.inputs), mixed)
     torch.testing.assert_close(loss, plain)  # the authors' rescaling: same value
     (grad_e,) = torch.autograd.grad(loss, model[1].weight)
     (grad_p,) = torch.autograd.grad(plain, model[1].weight)
     assert not torch.allclose(grad_e, grad_p)  # the term reaches the gradient
     # the clean pass ran on the clips with silent padding
     assert torch.equal(mixed.source, silenced(x, lengths))
+    # the term needs the model: without it the loss refuses instead of dropping the term
+    with pytest.raises(ValueError, match=re.escape("Mixed.loss: expected model= (the mixer's")):
+        mixed.loss(model(mixed.inputs))
+
+
+def test_mixupe_term_on_every_audio_mixer_that_draws_an_alpha() -> None:
+    x, lengths = padded_batch([10, 6, 3, 8], channels=1)
+    y = torch.tensor([0, 1, 2, 0])
+    feats = torch.randn(4, 1, 4, 10, generator=gen(12))
+    term = mixkit.MixupETerm(eta=0.5)
+    cases = [
+        (WaveformMixUp(num_classes=3, mode="elem", term=term, generator=gen(13)), x, lengths),
+        (SpectrogramMixUp(domain="db", num_classes=3, term=term, generator=gen(13)), feats, None),
+    ]
+    for mixer, batch, lens in cases:
+        model = nn.Sequential(nn.Flatten(), nn.LazyLinear(3))
+        mixed = mixer(batch, y, lengths=lens)
+        logits = model(mixed.inputs)
+        loss = mixed.loss(logits, model=model)
+        torch.testing.assert_close(loss, mixkit.mixed_loss(logits, mixed))
+        assert loss.requires_grad
+    # LoudnessMixUp draws an SNR, not an alpha: MixupE's weight alpha / (2 alpha + 1) is 0
+    message = (
+        "LoudnessMixUp: expected a mixer that draws lam from Beta(alpha, alpha) with alpha > 0 "
+        "for a MixupETerm"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        LoudnessMixUp(num_classes=3, term=mixkit.MixupETerm())
 
 
 def test_mixupe_through_the_feature_pipeline() -> None:
@@ -125,12 +158,17 @@ def test_mixupe_through_the_feature_pipeline() -> None:
     x, lengths = padded_batch([800, 500, 300, 650], channels=1)
     y = torch.tensor([0, 1, 2, 0])
     features = torchaudio.transforms.MelSpectrogram(16000, n_fft=128, hop_length=64, n_mels=8)
-    pipe = AudioPipeline(WaveformMixUp(num_classes=3, generator=gen(7)), features)
+    mixer = WaveformMixUp(num_classes=3, term=mixkit.MixupETerm(eta=0.5), generator=gen(7))
+    pipe = AudioPipeline(mixer, features)
     model = nn.Sequential(nn.Flatten(), nn.LazyLinear(3))
     mixed = pipe(x, y, lengths=lengths)
-    model(mixed.inputs)  # materialise the lazy layer
-    loss = mixkit.MixUpE(pipe.mixer, eta=0.5).loss(model, mixed)
-    torch.testing.assert_close(loss, mixed.loss(model(mixed.inputs)))
+    logits = model(mixed.inputs)  # materialises the lazy layer
+    loss = mixed.loss(logits, model=model)
+    plain = mixkit.mixed_loss(logits, mixed)
+    torch.testing.assert_close(loss, plain)
+    (grad_e,) = torch.autograd.grad(loss, model[1].weight, retain_graph=True)
+    (grad_p,) = torch.autograd.grad(plain, model[1].weight)
+    assert not torch.allclose(grad_e, grad_p)
     assert mixed.source.shape == mixed.inputs.shape  # the clean pass is in feature space
 
 
@@ -186,8 +224,15 @@ CASES = [
     ),
     MixerCase(
         "mixupe-waveform",
-        lambda g: mixkit.MixUpE(WaveformMixUp(num_classes=4, generator=g), eta=1e-3),
+        lambda g: WaveformMixUp(num_classes=4, term=mixkit.MixupETerm(eta=1e-3), generator=g),
         waves,
+    ),
+    MixerCase(
+        "mixupe-spectrogram-elem",
+        lambda g: SpectrogramMixUp(
+            mode="elem", num_classes=4, term=mixkit.MixupETerm(eta=0.1), generator=g
+        ),
+        spectrograms,
     ),
 ]
 

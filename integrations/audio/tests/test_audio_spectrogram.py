@@ -12,10 +12,13 @@ from torch import nn
 
 import mixkit
 from mixkit_audio import (
+    AudioParams,
     AudioPipeline,
     LoudnessMixUp,
     SpectrogramMixUp,
+    SpectrogramOp,
     WaveformMixUp,
+    WaveformOp,
     transform_lengths,
 )
 from mixkit_audio import functional as AF
@@ -215,3 +218,18 @@ def test_spectrogram_repr() -> None:
         "SpectrogramMixUp(alpha=1.0, mode='batch', p=1.0, num_classes=None, policy='max', "
         "domain='db', pad_value=-100.0)"
     )
+
+
+def test_pipeline_takes_any_mixer_with_an_audio_operation() -> None:
+    x, lengths = padded_batch([400, 250, 120, 310], channels=1, seed=8)
+    features = log_mel()
+    plain = mixkit.Mixer(mode="elem", num_classes=4, op=WaveformOp(policy="min"), generator=gen(3))
+    preset = WaveformMixUp(mode="elem", num_classes=4, policy="min", generator=gen(3))
+    a = AudioPipeline(plain, features)(x, Y, lengths=lengths)
+    b = AudioPipeline(preset, features)(x, Y, lengths=lengths)
+    assert a.applied and isinstance(a.params, AudioParams)
+    for name in ("inputs", "source", "targets", "lengths", "mask"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    spec = mixkit.Mixer(num_classes=4, op=SpectrogramOp(domain="db", pad_value=-100.0))
+    out = AudioPipeline(spec, features, domain="features")(x, Y, lengths=lengths)
+    assert out.lengths.tolist() == transform_lengths(features, lengths).tolist()

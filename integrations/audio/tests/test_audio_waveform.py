@@ -16,7 +16,7 @@ from audio_testutils import (
 
 import mixkit
 from mixkit import functional as core
-from mixkit_audio import AudioMixed, AudioParams, LoudnessMixUp, WaveformMixUp
+from mixkit_audio import AudioMixed, AudioParams, LoudnessMixUp, WaveformMixUp, WaveformOp
 from mixkit_audio import functional as AF
 
 LENGTHS = [10, 6, 3, 8]
@@ -338,3 +338,42 @@ def test_the_large_row_path_equals_the_batched_path(policy: str) -> None:
         assert torch.equal(rows.inputs[2], silenced(x, lengths)[2])  # lam = 1: untouched
         assert torch.equal(rows.inputs[4], silenced(x, lengths)[4])  # its own partner
         batched.inputs.sum().backward()  # the batched path is differentiable
+
+
+def test_frame_loss_reduces_through_the_core_with_num_samples() -> None:
+    x, lengths = padded_batch(LENGTHS)
+    frames = TF.one_hot(torch.randint(0, 4, (4, 5), generator=gen(9)), 4).float()
+    mixed = WaveformMixUp(num_classes=4, policy="min", generator=gen(10))(
+        x, Y, lengths=lengths, frame_targets=frames
+    )
+    logits = torch.randn(4, 5, 4, generator=gen(11))
+    rows = mixed.frame_loss(logits, reduction="none")
+    torch.testing.assert_close(mixed.frame_loss(logits, num_samples=16), rows.sum() / 16)
+    expected = core.reduce_loss(rows, None, "weighted_mean", num_samples=torch.tensor(8.0))
+    torch.testing.assert_close(
+        mixed.frame_loss(logits, reduction="weighted_mean", num_samples=torch.tensor(8.0)),
+        expected,
+    )
+
+
+def test_check_finite_looks_at_the_valid_samples_only() -> None:
+    x, lengths = padded_batch(LENGTHS, garbage=float("nan"))  # NaN padding: it is silenced
+    mixer = WaveformMixUp(num_classes=4, check_finite=True, generator=gen(12))
+    mixed = mixer(x, Y, lengths=lengths)
+    assert bool(torch.isfinite(mixed.inputs).all())
+    x[1, 0, 2] = float("inf")  # inside clip 1 (6 samples)
+    with pytest.raises(ValueError, match="WaveformMixUp: expected finite inputs"):
+        mixer(x, Y, lengths=lengths)
+
+
+@pytest.mark.parametrize("policy", ["pad", "min", "max"])
+def test_the_preset_is_the_template_with_the_waveform_op(policy: str) -> None:
+    x, lengths = padded_batch(LENGTHS)
+    preset = WaveformMixUp(mode="elem", p=0.7, policy=policy, num_classes=4, generator=gen(13))
+    plain = mixkit.Mixer(
+        mode="elem", p=0.7, num_classes=4, op=WaveformOp(policy=policy), generator=gen(13)
+    )
+    for _ in range(3):
+        a, b = preset(x, Y, lengths=lengths), plain(x, Y, lengths=lengths)
+        for name in ("inputs", "targets", "lam", "index", "lengths", "mask", "source"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), name

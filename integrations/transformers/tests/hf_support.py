@@ -1,5 +1,5 @@
 """Shared helpers of the mixkit-transformers tests: tiny models built from configs, tiny data,
-a recorder of what reaches the model, and stand-ins for the composition axes of the core."""
+a recorder of what reaches the model, and stand-ins for the strategy slots of the core."""
 
 from __future__ import annotations
 
@@ -204,14 +204,16 @@ class Recording(mixkit.MixUp):
         super().__init__(**kwargs)
         self.results: list[mixkit.Mixed] = []
 
-    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> mixkit.Mixed:
-        out = super().forward(x, y, features=features)
+    def forward(  # type: ignore[override]
+        self, x: Tensor, y: Tensor, *, features: Tensor | None = None, **kwargs: Any
+    ) -> mixkit.Mixed:
+        out = super().forward(x, y, features=features, **kwargs)
         self.results.append(out)
         return out
 
 
-# -- stand-ins for the seed methods' composition axes (contracts of _pairing / _weighting /
-# _relabel), used to prove that the callback carries features, weights and relabelling --------
+# -- stand-ins for the strategy slots (mixkit.Pairing / Weighting / Relabel / LossTerm), used to
+# prove that the callback carries features, weights, relabelling and loss terms ---------------
 
 
 class NearestPairing(mixkit.Pairing):
@@ -273,26 +275,32 @@ class NearestMean(mixkit.Relabel):
         return "NearestMean()"
 
 
-class ExtraTermE(nn.Module):
-    """A MixupE-like wrapper (duck-typed: a module with ``loss(model_fn, mixed, logits=...)``):
-    the mixup loss plus 0 times the clean logits, recording the clean pass it asked for."""
+class CleanPenalty(mixkit.LossTerm):
+    """A loss term that needs the model: the mean squared clean logit of each sample, summed
+    over the batch and divided by ``num_samples`` (or B). Records the clean batches it ran."""
 
-    def __init__(self, mixer: mixkit.Mixer) -> None:
-        super().__init__()
-        self.mixer = mixer
+    def __init__(self, weight: float = 0.1) -> None:
+        self.weight = weight
         self.clean_inputs: list[Tensor] = []
 
-    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> mixkit.Mixed:
-        out: mixkit.Mixed = self.mixer(x, y, features=features)
-        return out
-
-    def loss(
-        self, model_fn: Any, mixed: mixkit.Mixed, logits: Tensor | None = None, *, reduction: str
+    def __call__(
+        self,
+        loss: Tensor,
+        mixed: mixkit.Mixed,
+        logits: Tensor,
+        model: Any,
+        *,
+        reduction: str,
+        num_samples: Tensor | float | None,
     ) -> Tensor:
-        assert logits is not None
-        clean = model_fn(mixed.source)
+        assert model is not None
         self.clean_inputs.append(mixed.source.detach().clone())
-        return mixed.loss(logits, reduction=reduction) + 0.0 * clean.sum()
+        penalty = model(mixed.source).float().pow(2).mean(dim=1).sum()
+        count = mixed.batch_size if num_samples is None else num_samples
+        return loss + self.weight * penalty / count
+
+    def __repr__(self) -> str:
+        return f"CleanPenalty(weight={self.weight})"
 
 
 def load_example(name: str) -> Any:

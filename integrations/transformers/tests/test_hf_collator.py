@@ -20,13 +20,13 @@ def is_raw(row: Tensor, rows: Tensor) -> bool:
     return any(torch.equal(row, r) for r in rows)
 
 
-@pytest.mark.parametrize("form", ["soft", "pair"])
-def test_collator_and_loss_mix_training_batches_only(tmp_path: Path, form: str) -> None:
+@pytest.mark.parametrize("encoding", ["dense", "pair"])
+def test_collator_and_loss_mix_training_batches_only(tmp_path: Path, encoding: str) -> None:
     train, evaluation = image_dataset(32), image_dataset(16, seed=1)
     collator = MixUpCollator(
         # pair mode: every sample gets a partner other than itself (batches of 8)
         mixkit.MixUp(mode="pair", num_classes=CLASSES, weighting=HalfWeights()),
-        form=form,
+        encoding=encoding,
     )
     recorder = Recorder()
     t = trainer(
@@ -35,7 +35,7 @@ def test_collator_and_loss_mix_training_batches_only(tmp_path: Path, form: str) 
         train_dataset=train,
         eval_dataset=evaluation,
         data_collator=collator,
-        compute_loss_func=MixUpLoss(form=form),
+        compute_loss_func=MixUpLoss(encoding=encoding),
         callbacks=[collator, recorder],
     )
     t.train()
@@ -106,15 +106,15 @@ def test_collator_traps(tmp_path: Path) -> None:
         ),
     ):
         on(features)
-    pair = MixUpCollator(mixkit.MixUp(), form="pair")
+    pair = MixUpCollator(mixkit.MixUp(), encoding="pair")
     pair.training = True
     soft_rows = [{"pixel_values": torch.rand(1, 8, 8), "labels": torch.tensor([0.5, 0.5])}] * 3
     with pytest.raises(
         ValueError,
         match=re.escape(
-            "MixUpCollator: expected form='soft' (the pair form needs integer class labels and "
-            "no relabelling), got labels a torch.float32 tensor of shape (3, 2) on cpu, "
-            "relabelled=False"
+            "MixUpCollator: expected encoding='dense' (the pair encoding needs integer class "
+            "labels and no relabelling), got labels a torch.float32 tensor of shape (3, 2) on "
+            "cpu, relabelled=False"
         ),
     ):
         pair(soft_rows)

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as TF
-from hf_support import ExtraTermE, NearestPairing, Recording, args, tiny_vit, tiny_wav2vec2
+from hf_support import CleanPenalty, NearestPairing, Recording, args, tiny_vit, tiny_wav2vec2
 from torch import Tensor, nn
 from transformers import TrainerControl, TrainerState
 
 import mixkit
 from mixkit_transformers import MixUpCallback
-from mixkit_transformers._mixers import derive_seed, generators, reseed
 from mixkit_transformers._outputs import mix_attention_mask
 
 
@@ -165,21 +164,32 @@ def test_float_labels_warn_about_evaluation(tmp_path: Path) -> None:
     assert model.config.problem_type is None  # training never let the model see them
 
 
-def test_draws_are_a_function_of_seed_rank_step_and_micro_batch() -> None:
-    mixer = mixkit.RandomChoice([mixkit.MixUp(num_classes=4), mixkit.CutMix(num_classes=4)])
-    assert len(generators(mixer)) == 3  # the choice's and each mixer's
+def test_draws_are_mixkits_reseed_of_seed_rank_step_and_micro_batch(tmp_path: Path) -> None:
+    def make() -> mixkit.RandomChoice:  # three generators: the choice's and each mixer's
+        return mixkit.RandomChoice(
+            [mixkit.MixUp(mode="elem", num_classes=4), mixkit.CutMix(mode="elem", num_classes=4)]
+        )
+
+    model = tiny_vit()
+    cb = MixUpCallback(make())
+    install(cb, model, tmp_path)
+    calls = received(model)
     x, y = batch()
+    assert cb._hooks is not None and cb._seed is not None
+    seed, cb._hooks.step = cb._seed, 5
+    for _ in range(2):  # micro-batches 0 and 1 of step 5
+        model(pixel_values=x, labels=y)
 
-    def draw(rank: int, step: int, micro: int) -> Tensor:
-        reseed(mixer, 123, rank, step, micro)
-        return mixer(x, y).inputs
+    def replay(rank: int, step: int, micro: int) -> Tensor:
+        other = make()  # the same kind of mixer, its generators seeded otherwise
+        mixkit.reseed(other, seed, rank, step, micro)
+        out: Tensor = other(x, y).inputs
+        return out
 
-    first = draw(0, 5, 1)
-    assert torch.equal(first, draw(0, 5, 1))
+    assert torch.equal(calls[0]["pixel_values"], replay(0, 5, 0))
+    assert torch.equal(calls[1]["pixel_values"], replay(0, 5, 1))
     for other in ((1, 5, 1), (0, 6, 1), (0, 5, 0)):
-        assert not torch.equal(first, draw(*other)), other
-    assert derive_seed(1, 2, 3) == derive_seed(1, 2, 3) != derive_seed(1, 2, 4)
-    assert 0 <= derive_seed(-1, 2**62) < 2**63
+        assert not torch.equal(calls[1]["pixel_values"], replay(*other)), other
 
 
 def test_ranks_draw_apart_unless_shared(tmp_path: Path) -> None:
@@ -232,20 +242,26 @@ def test_remove_hooks_restores_the_plain_model(tmp_path: Path) -> None:
     torch.testing.assert_close(out.loss, TF.cross_entropy(out.logits, y))
 
 
-def test_mixupe_clean_pass_runs_through_the_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("preset", [False, True], ids=["term", "MixUpE"])
+def test_mixupe_clean_pass_runs_through_the_model(tmp_path: Path, preset: bool) -> None:
     model = tiny_vit()
-    inner = Recording(alpha=1.0, num_classes=4)
-    mixupe = mixkit.MixUpE(inner, eta=0.1)
-    install(MixUpCallback(mixupe), model, tmp_path)
+    results: list[mixkit.Mixed] = []
+    if preset:
+        mixer: mixkit.Mixer = mixkit.MixUpE(alpha=1.0, num_classes=4, eta=0.1)
+        mixer.register_forward_hook(lambda m, a, out: results.append(out))
+    else:
+        mixer = Recording(alpha=1.0, num_classes=4, term=mixkit.MixupETerm(eta=0.1))
+        results = mixer.results
+    install(MixUpCallback(mixer), model, tmp_path)
     calls = received(model)
     x, y = batch()
     out = model(pixel_values=x, labels=y)
-    mixed = inner.results[-1]
+    mixed = results[-1]
     assert len(calls) == 2, "expected the mixed call and MixupE's clean pass"
     assert torch.equal(calls[0]["pixel_values"], mixed.inputs)
     assert calls[1]["pixel_values"] is x and "labels" not in calls[1]
     # MixupE rescales so that the value is the mixup loss; the gradient carries its term
-    plain = mixed.loss(out.logits)
+    plain = mixkit.mixed_loss(out.logits, mixed)
     torch.testing.assert_close(out.loss, plain)
     params = [p for p in model.parameters() if p.requires_grad]
     with_term = torch.autograd.grad(out.loss, params, retain_graph=True)
@@ -253,19 +269,58 @@ def test_mixupe_clean_pass_runs_through_the_model(tmp_path: Path) -> None:
     assert any(not torch.allclose(a, b) for a, b in zip(with_term, without, strict=True))
 
 
-def test_a_duck_typed_mixupe_is_recognised_without_the_core_class(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delattr(mixkit, "MixUpE")
-    model, inner = tiny_vit(), Recording(num_classes=4)
-    wrapper = ExtraTermE(inner)
-    install(MixUpCallback(wrapper), model, tmp_path)
+def test_any_loss_term_gets_the_model_and_the_accumulated_sample_count(tmp_path: Path) -> None:
+    model, term = tiny_vit(), CleanPenalty(weight=0.5)
+    mixer = Recording(num_classes=4, term=term)
+    cb = MixUpCallback(mixer)
+    install(cb, model, tmp_path)
+    calls = received(model)
     x, y = batch()
     out = model(pixel_values=x, labels=y, num_items_in_batch=torch.tensor(12))
-    assert len(wrapper.clean_inputs) == 1 and torch.equal(wrapper.clean_inputs[0], x)
-    mixed = inner.results[-1]
-    # reduced over the micro-batch by the wrapper, rescaled to its share (6 of 12 samples)
-    torch.testing.assert_close(out.loss, mixed.loss(out.logits) * 6 / 12)
+    assert len(term.clean_inputs) == 1 and torch.equal(term.clean_inputs[0], x)
+    assert len(calls) == 2 and calls[1]["pixel_values"] is x
+    mixed = mixer.results[-1]
+    cb.remove_hooks()
+    with torch.no_grad():
+        clean = model(pixel_values=x).logits
+    # the micro-batch's share (6 samples) of the loss of an accumulated batch of 12
+    penalty = clean.pow(2).mean(dim=1).sum()
+    expected = mixkit.mixed_loss(out.logits, mixed, num_samples=12) + 0.5 * penalty / 12
+    torch.testing.assert_close(out.loss, expected)
+    # a mixer without a term never runs the clean pass
+    plain_model = tiny_vit()
+    install(MixUpCallback(Recording(num_classes=4)), plain_model, tmp_path)
+    plain_calls = received(plain_model)
+    plain_model(pixel_values=x, labels=y)
+    assert len(plain_calls) == 1
+
+
+def test_a_mixer_wrapper_is_driven_like_the_mixer_it_wraps(tmp_path: Path) -> None:
+    class Counted(mixkit.MixerWrapper):
+        def __init__(self, mixer: nn.Module) -> None:
+            super().__init__(mixer)
+            self.calls = 0
+
+        def forward(self, x: Any, y: Tensor | None = None, **kwargs: Any) -> mixkit.Mixed:
+            self.calls += 1
+            return super().forward(x, y, **kwargs)
+
+    inner = Recording(num_classes=4, schedule=mixkit.LinearDecay(start=0, end=10, unit="step"))
+    wrapper = Counted(inner)
+    cb = MixUpCallback(wrapper)
+    state = TrainerState()
+    state.global_step, state.epoch = 4, 2.0
+    model = tiny_vit()
+    cb.on_train_begin(args(tmp_path), state, TrainerControl(), model=model)
+    x, y = batch()
+    out = model(pixel_values=x, labels=y)
+    assert wrapper.calls == 1 and (inner.epoch, inner.step) == (2, 5)  # set to 4, then a call
+    torch.testing.assert_close(out.loss, inner.results[-1].loss(out.logits))
+    assert repr(cb) == (
+        "MixUpCallback(Counted( (mixer): Recording(alpha=1.0, mode='batch', p=1.0, "
+        "num_classes=4, schedule=LinearDecay(start=0, end=10, unit='step', target='p', "
+        "final=0.0)) ))"
+    )
 
 
 def test_a_checkpoint_of_another_mixer_and_data_parallel_are_refused(tmp_path: Path) -> None:
@@ -278,7 +333,7 @@ def test_a_checkpoint_of_another_mixer_and_data_parallel_are_refused(tmp_path: P
         match=re.escape(
             "MixUpCallback: expected a checkpoint saved with a mixer like this one (MixUp("
             "alpha=1.0, mode='batch', p=1.0, num_classes=4)), got a mixer state that does not "
-            "load (KeyError: 'seed')"
+            "load (KeyError: 'strategies')"
         ),
     ):
         cb.on_train_begin(args(tmp_path), state, TrainerControl(), model=tiny_vit())

@@ -1,4 +1,4 @@
-"""MixUpLoss, the ready compute_loss_func: soft and pair forms, weights, num_items_in_batch."""
+"""MixUpLoss, the ready compute_loss_func: dense and pair encodings, weights, num_items_in_batch."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from transformers.modeling_outputs import ImageClassifierOutput
 
 import mixkit
 from mixkit_transformers import MixUpCollator, MixUpLoss
-from mixkit_transformers._loss import reduce_loss
+from mixkit_transformers._loss import num_samples
 
 
 def mixed_batch(weighting: mixkit.Weighting | None = None, smoothing: float = 0.0):  # type: ignore[no-untyped-def]
@@ -28,56 +28,63 @@ def mixed_batch(weighting: mixkit.Weighting | None = None, smoothing: float = 0.
     return mixer, mixer(x, y), torch.randn(6, 5, generator=g)
 
 
-def encoded(mixer: mixkit.MixUp, mixed: mixkit.Mixed, form: str) -> torch.Tensor:
-    return MixUpCollator(mixer, form=form)._encode("test", mixed)  # type: ignore[arg-type]
+def encoded(mixer: mixkit.MixUp, mixed: mixkit.Mixed, encoding: str) -> torch.Tensor:
+    return MixUpCollator(mixer, encoding=encoding)._encode("test", mixed)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("form", ["soft", "pair"])
-def test_equals_the_core_loss_with_weights_and_smoothing(form: str) -> None:
+@pytest.mark.parametrize(("encoding", "form"), [("dense", "soft"), ("pair", "pair")])
+def test_equals_the_core_loss_in_its_form_with_weights_and_smoothing(
+    encoding: str, form: str
+) -> None:
     mixer, mixed, logits = mixed_batch(HalfWeights(), smoothing=0.1)
-    labels = encoded(mixer, mixed, form)
-    expected = mixed.loss(logits)  # sum_i w_i l_i / B
+    labels = encoded(mixer, mixed, encoding)
     assert not torch.equal(mixed.weights, torch.ones(6))
-    torch.testing.assert_close(MixUpLoss(form=form)(logits, labels), expected)
-    weighted = mixed.loss(logits, reduction="weighted_mean")
-    torch.testing.assert_close(
-        MixUpLoss(form=form, reduction="weighted_mean")(logits, labels), weighted
-    )
+    for reduction in ("mean", "weighted_mean"):
+        expected = mixed.loss(logits, form=form, reduction=reduction)  # type: ignore[arg-type]
+        got = MixUpLoss(encoding=encoding, reduction=reduction)(logits, labels)  # type: ignore[arg-type]
+        torch.testing.assert_close(got, expected)
+        assert got.dtype == torch.float32
 
 
-def test_soft_and_pair_agree_and_integer_labels_are_plain_cross_entropy() -> None:
+def test_dense_and_pair_agree_and_integer_labels_are_plain_cross_entropy() -> None:
     mixer, mixed, logits = mixed_batch()
-    soft = MixUpLoss()(logits, encoded(mixer, mixed, "soft"))
-    pair = MixUpLoss(form="pair")(logits, encoded(mixer, mixed, "pair"))
-    torch.testing.assert_close(soft, pair)
+    dense = MixUpLoss()(logits, encoded(mixer, mixed, "dense"))
+    pair = MixUpLoss(encoding="pair")(logits, encoded(mixer, mixed, "pair"))
+    torch.testing.assert_close(dense, pair)
     y = mixed.y_a
-    for loss in (MixUpLoss(), MixUpLoss(form="pair")):
+    for loss in (MixUpLoss(), MixUpLoss(encoding="pair"), MixUpLoss(reduction="weighted_mean")):
         torch.testing.assert_close(loss(logits, y), TF.cross_entropy(logits, y))
 
 
-def test_num_items_makes_micro_batches_add_up_to_the_whole_batch() -> None:
-    # Trainer counts label entries over all micro-batches of a step: soft labels have C each
+@pytest.mark.parametrize("reduction", ["mean", "weighted_mean"])
+def test_num_items_normalises_micro_batches_over_the_accumulated_samples(reduction: str) -> None:
+    # Trainer counts label entries over all micro-batches of a step: C per dense row, 5 per pair
     mixer, mixed, logits = mixed_batch(HalfWeights())
-    for form in ("soft", "pair"):
-        labels = encoded(mixer, mixed, form)
-        whole = MixUpLoss(form=form)(logits, labels)
+    weighted = mixed.loss(logits, reduction="none")  # (6,) w_i l_i
+    for encoding in ("dense", "pair"):
+        labels = encoded(mixer, mixed, encoding)
+        loss = MixUpLoss(encoding=encoding, reduction=reduction)  # type: ignore[arg-type]
         count = torch.tensor(labels.numel())  # what Trainer passes, for both halves together
-        parts = [
-            MixUpLoss(form=form)(logits[s], labels[s], num_items_in_batch=count)
-            for s in (slice(0, 2), slice(2, 6))  # uneven micro-batches
-        ]
-        torch.testing.assert_close(parts[0] + parts[1], whole)
-        assert parts[0].dtype == torch.float32
+        parts = []
+        for s in (slice(0, 2), slice(2, 6)):  # uneven micro-batches
+            part = loss(logits[s], labels[s], num_items_in_batch=count)
+            expected = weighted[s].sum() / 6
+            if reduction == "weighted_mean":  # over the part's weights, times its share B / N
+                expected = weighted[s].sum() / mixed.weights[s].sum() * (s.stop - s.start) / 6
+            torch.testing.assert_close(part, expected)
+            assert part.dtype == torch.float32
+            parts.append(part)
+        if reduction == "mean":  # exact: the micro-batches add up to the whole batch
+            torch.testing.assert_close(parts[0] + parts[1], loss(logits, labels))
 
 
-def test_reduce_loss_formulas() -> None:
-    per = torch.tensor([1.0, 2.0, 3.0, 4.0])
-    w = torch.tensor([1.0, 0.5, 0.0, 0.5])
-    assert float(reduce_loss(per, w, "mean", None, 1)) == 2.5
-    assert float(reduce_loss(per, w, "weighted_mean", None, 1)) == 5.0
-    assert float(reduce_loss(per, w, "mean", 8, 1)) == 1.25
-    assert float(reduce_loss(per, w, "mean", torch.tensor(40), 5)) == 1.25
-    assert float(reduce_loss(per, w, "weighted_mean", 8, 1)) == 2.5  # 10/2 * 4/8
+def test_num_samples_from_trainers_count_of_label_entries() -> None:
+    dense = torch.zeros(4, 10)
+    assert num_samples(None, dense) is None
+    assert num_samples(80, dense) == 8.0
+    count = num_samples(torch.tensor(80), dense)
+    assert isinstance(count, torch.Tensor) and count.dtype == torch.float32 and float(count) == 8
+    assert num_samples(torch.tensor(12), torch.zeros(4, dtype=torch.long)) == 12
 
 
 def test_multilabel_regression_and_output_kinds() -> None:
@@ -118,14 +125,14 @@ def test_loss_errors() -> None:
         (
             lambda: MixUpLoss()(logits, torch.zeros(4, 5)),
             ValueError,
-            "MixUpLoss: expected soft-form labels of the logits' shape (4, 3) (is the "
-            "collator's form 'soft' too?), got a torch.float32 tensor of shape (4, 5) on cpu",
+            "MixUpLoss: expected dense labels of the logits' shape (4, 3) (is the "
+            "collator's encoding 'dense' too?), got a torch.float32 tensor of shape (4, 5) on cpu",
         ),
         (
-            lambda: MixUpLoss(form="pair")(logits, torch.zeros(4, 3)),
+            lambda: MixUpLoss(encoding="pair")(logits, torch.zeros(4, 3)),
             ValueError,
-            "MixUpLoss: expected pair-form labels of shape (B, 5) ('y_a', 'y_b', 'lam', "
-            "'weight', 'label_smoothing') (is the collator's form 'pair' too?), got a "
+            "MixUpLoss: expected pair-encoded labels of shape (B, 5) ('y_a', 'y_b', 'lam', "
+            "'weight', 'label_smoothing') (is the collator's encoding 'pair' too?), got a "
             "torch.float32 tensor of shape (4, 3) on cpu",
         ),
         (
@@ -138,6 +145,12 @@ def test_loss_errors() -> None:
             lambda: MixUpLoss()({"loss": logits.sum()}, torch.zeros(4, dtype=torch.long)),
             ValueError,
             "MixUpLoss: expected a model output holding 'logits', got keys ['loss']",
+        ),
+        (
+            lambda: MixUpLoss(task="multilabel")(logits, torch.zeros(4, 5)),
+            ValueError,
+            "MixUpLoss: expected dense labels of the logits' shape (4, 3), got a torch.float32 "
+            "tensor of shape (4, 5) on cpu",
         ),
     ]
     for call, error, message in cases:

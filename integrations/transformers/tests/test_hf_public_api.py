@@ -22,7 +22,7 @@ def test_public_names() -> None:
     ]
     for name in mixkit_transformers.__all__:
         assert hasattr(mixkit_transformers, name), name
-    assert mixkit_transformers.__version__ == "0.1.0"
+    assert mixkit_transformers.__version__ == "0.2.0"
 
 
 def test_reprs() -> None:
@@ -39,11 +39,15 @@ def test_reprs() -> None:
     assert repr(MixUpCollator(mixer)) == (
         "MixUpCollator(MixUp(alpha=0.2, mode='batch', p=1.0, num_classes=10))"
     )
-    assert repr(MixUpCollator(mixer, key="input_values", form="pair")) == (
+    assert repr(MixUpCollator(mixer, key="input_values", encoding="pair")) == (
         "MixUpCollator(MixUp(alpha=0.2, mode='batch', p=1.0, num_classes=10), "
-        "key='input_values', form='pair')"
+        "key='input_values', encoding='pair')"
     )
-    assert repr(MixUpLoss()) == "MixUpLoss(task='multiclass', form='soft', reduction='mean')"
+    assert repr(MixUpLoss()) == "MixUpLoss(task='multiclass', encoding='dense', reduction='mean')"
+    assert repr(MixUpCallback(mixkit.MixUpE(alpha=0.2, num_classes=10), form="soft")) == (
+        "MixUpCallback(MixUpE(eta=0.001, tau=1.0, version=3, alpha=0.2, mode='batch', p=1.0, "
+        "num_classes=10), form='soft')"
+    )
     choice = mixkit.RandomChoice([mixkit.MixUp(num_classes=3), mixkit.CutMix(num_classes=3)])
     assert repr(MixUpCallback(choice)) == (
         "MixUpCallback(RandomChoice([MixUp(alpha=1.0, mode='batch', p=1.0, num_classes=3), "
@@ -57,9 +61,15 @@ def test_callback_argument_errors() -> None:
         (
             lambda: MixUpCallback(torch.nn.Linear(2, 2)),
             TypeError,
-            "MixUpCallback: expected mixer to be a mixkit mixer (a Mixer such as MixUp or "
-            "CutMix, RandomChoice, or MixUpE), got Linear(in_features=2, out_features=2, "
-            "bias=True) (Linear)",
+            "MixUpCallback: expected mixer to be a module of mixkit mixers (a Mixer such as MixUp, "
+            "CutMix or MixUpE, a RandomChoice, or a MixerWrapper), got Linear(in_features=2, "
+            "out_features=2, bias=True) (Linear)",
+        ),
+        (
+            lambda: MixUpCallback(mixkit.MixerWrapper(torch.nn.Identity())),
+            TypeError,
+            "MixUpCallback: expected mixer to be a module of mixkit mixers (a Mixer such as MixUp, "
+            "CutMix or MixUpE, a RandomChoice, or a MixerWrapper), got MixerWrapper(",
         ),
         (
             lambda: MixUpCallback(mixer, key=3),
@@ -79,7 +89,9 @@ def test_callback_argument_errors() -> None:
         (
             lambda: MixUpCallback(mixer, reduction="sum"),
             ValueError,
-            "MixUpCallback: expected reduction to be one of 'mean' | 'weighted_mean', got 'sum'",
+            "MixUpCallback: expected reduction to be one of 'mean' | 'weighted_mean' (the "
+            "reductions of mixkit.functional that give Trainer one loss normalised over the "
+            "accumulated batch; 'sum' and 'none' do not), got 'sum'",
         ),
         (
             lambda: MixUpCallback(mixer, features="flat"),
@@ -109,9 +121,20 @@ def test_collator_and_loss_argument_errors() -> None:
     mixer = mixkit.MixUp(num_classes=3)
     cases = [
         (
-            lambda: MixUpCollator(mixkit.MixUpE(mixer)),
-            TypeError,
-            "MixUpCollator: expected mixer to be a mixkit Mixer or RandomChoice, got",
+            lambda: MixUpCollator(mixkit.MixUpE(num_classes=3)),
+            ValueError,
+            "MixUpCollator: expected a mixer without a loss term (MixUpLoss sees only the "
+            "labels; a term such as MixupE's runs the model on the clean batch: use "
+            "MixUpCallback), got term=MixupETerm(eta=0.001, tau=1.0, version=3)",
+        ),
+        (
+            lambda: MixUpCollator(
+                mixkit.RandomChoice(
+                    [mixkit.MixUp(num_classes=3), mixkit.CutMix(term=mixkit.MixupETerm())]
+                )
+            ),
+            ValueError,
+            "MixUpCollator: expected a mixer without a loss term",
         ),
         (
             lambda: MixUpCollator(mixer, collator=5),
@@ -124,14 +147,14 @@ def test_collator_and_loss_argument_errors() -> None:
             "MixUpCollator: expected key to be a non-empty str, got '' (str)",
         ),
         (
-            lambda: MixUpCollator(mixer, form="auto"),
+            lambda: MixUpCollator(mixer, encoding="soft"),
             ValueError,
-            "MixUpCollator: expected form to be one of 'soft' | 'pair', got 'auto'",
+            "MixUpCollator: expected encoding to be one of 'dense' | 'pair', got 'soft'",
         ),
         (
-            lambda: MixUpCollator(mixkit.MixUp(task="multilabel"), form="pair"),
+            lambda: MixUpCollator(mixkit.MixUp(task="multilabel"), encoding="pair"),
             ValueError,
-            "MixUpCollator: expected form='pair' only with a multi-class mixer, "
+            "MixUpCollator: expected encoding='pair' only with a multi-class mixer, "
             "got task='multilabel'",
         ),
         (
@@ -148,14 +171,17 @@ def test_collator_and_loss_argument_errors() -> None:
             "got 'binary'",
         ),
         (
-            lambda: MixUpLoss(form="pair", task="regression"),
+            lambda: MixUpLoss(encoding="pair", task="regression"),
             ValueError,
-            "MixUpLoss: expected form='pair' only with task='multiclass', got task='regression'",
+            "MixUpLoss: expected encoding='pair' only with task='multiclass', "
+            "got task='regression'",
         ),
         (
             lambda: MixUpLoss(reduction="none"),
             ValueError,
-            "MixUpLoss: expected reduction to be one of 'mean' | 'weighted_mean', got 'none'",
+            "MixUpLoss: expected reduction to be one of 'mean' | 'weighted_mean' (the "
+            "reductions of mixkit.functional that give Trainer one loss normalised over the "
+            "accumulated batch; 'sum' and 'none' do not), got 'none'",
         ),
     ]
     for build, error, message in cases:

@@ -1,6 +1,6 @@
 """The seed methods of the core through the one callback: Local Mixup (per-sample weights),
 k-mixup (optimal-transport partners, here on model features), GenLabel (densities fitted before
-training, carried by checkpoints) and MixupE (its clean pass through the model)."""
+training, carried by checkpoints) and MixupE (a loss term: its clean pass through the model)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from transformers import TrainerControl, TrainerState
 
 import mixkit
 from mixkit_transformers import MixUpCallback
-from mixkit_transformers._mixers import reseed
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +27,7 @@ def install(cb: MixUpCallback, model: nn.Module, tmp_path: Path) -> None:
 def replay(cb: MixUpCallback, x: Tensor, y: Tensor, **kwargs: Any) -> mixkit.Mixed:
     """The draw of the first micro-batch of step 0, made again from the callback's seed."""
     assert cb._seed is not None
-    reseed(cb.mixer, cb._seed, 0, 0, 0)
+    mixkit.reseed(cb.mixer, cb._seed, 0, 0, 0)
     cb.mixer.set_step(0)
     out: mixkit.Mixed = cb.mixer(x, y, **kwargs)
     return out
@@ -126,14 +125,14 @@ def test_genlabel_fitted_before_training_comes_back_with_the_checkpoint(tmp_path
 
 
 def test_mixupe_runs_its_clean_pass_through_the_trainers_model(tmp_path: Path) -> None:
-    inner = mixkit.MixUp(mode="pair", num_classes=CLASSES)
+    mixer = mixkit.MixUpE(mode="pair", num_classes=CLASSES, eta=0.1)
     recorder = Recorder()
     model = tiny_vit()
     t = trainer(
         model,
         args(tmp_path, max_steps=2, logging_steps=1),
         train_dataset=image_dataset(16),
-        callbacks=[MixUpCallback(mixkit.MixUpE(inner, eta=0.1)), recorder],
+        callbacks=[MixUpCallback(mixer), recorder],
     )
     t.train()
     calls = recorder.training("pixel_values")

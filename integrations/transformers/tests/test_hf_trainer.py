@@ -26,7 +26,7 @@ from hf_support import (
 from torch import nn
 
 import mixkit
-from mixkit_transformers import MixUpCallback, MixUpLoss
+from mixkit_transformers import MixUpCallback, MixUpCollator, MixUpLoss
 
 pytestmark = pytest.mark.slow
 
@@ -80,13 +80,18 @@ def test_one_callback_trains_below_chance_on_fashion_mnist_and_never_mixes_evalu
     assert all(0.0 < h["mixkit/lam_mean"] < 1.0 for h in logged)
 
 
-@pytest.mark.parametrize("make_model", [tiny_vit, tiny_convnext], ids=["vit", "convnext"])
+@pytest.mark.parametrize(
+    ("make_model", "wiring"),
+    [(tiny_vit, "callback"), (tiny_convnext, "callback"), (tiny_vit, "collator")],
+    ids=["vit", "convnext", "vit-collator"],
+)
 def test_lam_one_reproduces_trainers_own_training_under_gradient_accumulation(
-    tmp_path: Path, make_model: Any
+    tmp_path: Path, make_model: Any, wiring: str
 ) -> None:
     # 24 samples, micro-batches of 10 and 2 steps of accumulation: micro-batches 10+10, then 4.
     # ViT takes **kwargs, so Trainer passes num_items_in_batch (the loss is normalised by the
     # accumulated count); ConvNeXt does not (Trainer divides by the number of micro-batches).
+    # MixUpLoss always gets the count (of its (B, C) dense labels' entries).
     data = image_dataset(24)
     settings = {
         "per_device_train_batch_size": 10,
@@ -99,11 +104,21 @@ def test_lam_one_reproduces_trainers_own_training_under_gradient_accumulation(
     trainer(plain, args(tmp_path / "a", **settings), train_dataset=data).train()
     mixed_model = make_model()
     mixer = Recording(alpha=0.0, num_classes=CLASSES)  # lam = 1: the identity mix, any partner
-    cb = MixUpCallback(mixer)
-    t = trainer(mixed_model, args(tmp_path / "b", **settings), train_dataset=data, callbacks=[cb])
+    if wiring == "callback":
+        wired: dict[str, Any] = {"callbacks": [MixUpCallback(mixer)]}
+    else:
+        collator = MixUpCollator(mixer)
+        wired = {
+            "data_collator": collator,
+            "compute_loss_func": MixUpLoss(),
+            "callbacks": [collator],
+        }
+    t = trainer(mixed_model, args(tmp_path / "b", **settings), train_dataset=data, **wired)
     t.train()
     assert [m.batch_size for m in mixer.results] == [10, 10, 4]
-    assert t.model_accepts_loss_kwargs == (make_model is tiny_vit)
+    assert all(m.applied for m in mixer.results)
+    if wiring == "callback":
+        assert t.model_accepts_loss_kwargs == (make_model is tiny_vit)
     for p, q in zip(plain.parameters(), mixed_model.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 

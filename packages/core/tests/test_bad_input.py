@@ -327,7 +327,175 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
         TypeError,
         "mix: expected out to be a torch.Tensor or None, got [0.0] (list)",
     ),
+    # -- parameters a caller hands to mix() ------------------------------------------------
+    (
+        "params_lam_above_one",
+        lambda: MixUp(num_classes=4).mix(X, Y, params(lam=torch.full((4,), 1.5))),
+        ValueError,
+        "MixUp.mix: expected params.lam in [0, 1], got values in [1.5, 1.5]",
+    ),
+    (
+        "params_lam_negative",
+        lambda: MixUp(num_classes=4).mix(X, Y, params(lam=torch.tensor([1.0, -0.5, 0.5, 1.0]))),
+        ValueError,
+        "MixUp.mix: expected params.lam in [0, 1], got values in [-0.5, 1]",
+    ),
+    (
+        "params_lam_nan",
+        lambda: MixUp(num_classes=4).mix(X, Y, params(lam=torch.full((4,), float("nan")))),
+        ValueError,
+        "MixUp.mix: expected params.lam in [0, 1], got values in [nan, nan]",
+    ),
+    (
+        "params_lam_length",
+        lambda: MixUp(num_classes=4).mix(X, Y, params(lam=torch.full((3,), 0.5))),
+        ValueError,
+        "MixUp.mix: expected one lam per sample (params.lam of shape (4,)), got params.lam of "
+        "shape (3,)",
+    ),
+    (
+        "params_index_out_of_range",
+        lambda: MixUp(num_classes=4).mix(X, Y, params(index=torch.tensor([1, 0, 9, 2]))),
+        ValueError,
+        "MixUp.mix: expected params.index in [0, 3], got 9",
+    ),
+    (
+        "params_index_negative",
+        lambda: MixUp(num_classes=4).mix(X, Y, params(index=torch.tensor([1, 0, -1, 2]))),
+        ValueError,
+        "MixUp.mix: expected params.index in [0, 3], got -1",
+    ),
+    (
+        "params_index_length",
+        lambda: MixUp(num_classes=4).mix(X, Y, params(index=torch.tensor([1, 0]))),
+        ValueError,
+        "MixUp.mix: expected params for a batch of 4 (params.index of shape (4,)), got "
+        "params.index of shape (2,)",
+    ),
+    (
+        "params_index_float",
+        lambda: MixUp(num_classes=4).mix(X, Y, params(index=torch.tensor([1.0, 0.0, 3.0, 2.0]))),
+        ValueError,
+        "MixUp.mix: expected params.index as an int64 tensor of shape (B,), got a torch.float32 "
+        "tensor of shape (4,) on cpu",
+    ),
+    (
+        "params_not_params",
+        lambda: MixUp(num_classes=4).mix(X, Y, (1, 0.5)),  # type: ignore[arg-type]
+        ValueError,
+        "MixUp.mix: expected MixParams for a batch of 4 (from draw()), got (1, 0.5) (tuple)",
+    ),
+    (
+        "params_box_shape",
+        lambda: CutMix(num_classes=4).mix(X, Y, params(box=torch.zeros(2, 2, 2).long())),
+        ValueError,
+        "CutMix.mix: expected params.box as None or an int64 tensor of shape (1 or 4, n_spatial, "
+        "2), got a torch.int64 tensor of shape (2, 2, 2) on cpu",
+    ),
+    # -- the rest of the sweep -------------------------------------------------------------
+    (
+        "random_choice_p_infinite",
+        lambda: mixkit.RandomChoice([MixUp(), CutMix()], p=[float("inf"), 1.0]),
+        ValueError,
+        "RandomChoice: expected p of finite non-negative values with a positive sum, got "
+        "[inf, 1.0]",
+    ),
+    (
+        "random_choice_p_nan",
+        lambda: mixkit.RandomChoice([MixUp(), CutMix()], p=[float("nan"), 1.0]),
+        ValueError,
+        "RandomChoice: expected p of finite non-negative values with a positive sum, got "
+        "[nan, 1.0]",
+    ),
+    (
+        "one_hot_label_too_large",
+        lambda: mixkit.functional.one_hot(torch.tensor([0, 3]), 3),
+        ValueError,
+        "one_hot: expected labels in [0, 2] (num_classes=3), got 3",
+    ),
+    (
+        "one_hot_label_negative",
+        lambda: mixkit.functional.one_hot(torch.tensor([-1, 0]), 3),
+        ValueError,
+        "one_hot: expected labels in [0, 2] (num_classes=3), got -1",
+    ),
+    (
+        "mix_index_length",
+        lambda: mixkit.functional.mix(X, torch.tensor([1, 0]), 0.5),
+        ValueError,
+        "mix: expected index as an int64 tensor of shape (4,) (one partner per sample), got a "
+        "torch.int64 tensor of shape (2,) on cpu",
+    ),
+    (
+        "mix_lam_length",
+        lambda: mixkit.functional.mix(X, IDX, torch.full((3,), 0.5)),
+        ValueError,
+        "mix: expected lam as a float or a tensor of shape (4,), got a torch.float32 tensor of "
+        "shape (3,) on cpu",
+    ),
+    (
+        "cutmix_index_not_a_tensor",
+        lambda: mixkit.functional.cutmix(X, [1, 0, 3, 2], BOX),  # type: ignore[arg-type]
+        TypeError,
+        "cutmix: expected index to be a torch.Tensor, got [1, 0, 3, 2] (list)",
+    ),
+    (
+        "schedule_state_into_a_mixer_without_one",
+        lambda: MixUp().load_state_dict(switched_state()),
+        ValueError,
+        "MixUp.load_state_dict: expected a mixer with a schedule to load its saved state into, "
+        "got schedule=None",
+    ),
+    (
+        "state_of_another_kind_of_mixer",
+        lambda: MixUp().load_state_dict(
+            {"_extra_state": mixkit.RandomChoice([MixUp()]).get_extra_state()}
+        ),
+        ValueError,
+        "MixUp.load_state_dict: expected the state of a MixUp like this one (keys ['epoch', "
+        "'generator', 'seed', 'step', 'strategies']), got keys ['generator', 'seed']",
+    ),
+    (
+        "unknown_call_keyword",
+        lambda: MixUp(num_classes=4)(X, Y, lengths=torch.ones(4)),
+        TypeError,
+        "MixUp: expected keyword arguments of the input operation (none), got lengths=",
+    ),
+    (
+        "no_labels",
+        lambda: MixUp(num_classes=4)(X),
+        TypeError,
+        "MixUp: expected y to be a torch.Tensor of labels, got None",
+    ),
+    (
+        "slot_of_the_wrong_kind",
+        lambda: MixUp(op=mixkit.OTPairing()),  # type: ignore[arg-type]
+        TypeError,
+        "MixUp: expected op to be a mixkit InputOp or None, got OTPairing(k=16, cost='euclidean', "
+        "solver='exact') (OTPairing)",
+    ),
+    (
+        "cutmix_with_an_op",
+        lambda: CutMix(op=mixkit.LerpOp()),
+        ValueError,
+        "CutMix: expected no op argument (CutMix's operation is CutMixOp; use Mixer(op=...) for "
+        "another), got op=LerpOp()",
+    ),
 ]
+
+
+def params(**changes: torch.Tensor) -> mixkit.MixParams:
+    base = mixkit.MixParams(index=IDX.clone(), lam=torch.full((4,), 0.5))
+    return base.replace(**changes)
+
+
+def switched_state() -> dict[str, Any]:
+    switch = mixkit.AutoSwitch(patience=1)
+    mixer = MixUp(schedule=switch)
+    mixer.report(1.0)
+    mixer.report(2.0)
+    assert switch.switched
+    return mixer.state_dict()
 
 
 def test_there_are_at_least_fifteen_distinct_cases() -> None:

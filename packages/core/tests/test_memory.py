@@ -206,6 +206,8 @@ class _MixCollate:
 
 
 @pytest.mark.slow
+# without an accelerator torch warns that pinning does nothing; the path is exercised all the same
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true but no accelerator")
 def test_a_collate_fn_in_workers_with_pinned_memory() -> None:
     loader = torch.utils.data.DataLoader(
         _Images(), batch_size=8, num_workers=2, collate_fn=_MixCollate(), pin_memory=True

@@ -917,8 +917,8 @@ def test_overtraining_switch_example(tmp_path: Path) -> None:
 
 def test_mixupe_refuses_a_mixer_without_beta_lam() -> None:
     message = (
-        "expected alpha > 0 with a MixupETerm (its weight 1 - m = alpha / (2 alpha + 1) is 0 "
-        "at alpha = 0), got alpha=0.0"
+        "expected a mixer that draws lam from Beta(alpha, alpha) with alpha > 0 for a MixupETerm "
+        "(its weight 1 - m = alpha / (2 alpha + 1) is 0 at alpha = 0), got alpha=0.0"
     )
     with pytest.raises(ValueError, match=re.escape("MixUpE: " + message)):
         MixUpE(alpha=0.0, num_classes=3)

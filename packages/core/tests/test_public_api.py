@@ -58,6 +58,8 @@ def test_functional_public_names() -> None:
     assert mixkit.functional.__all__ == [
         "FORMS",
         "REDUCTIONS",
+        "Form",
+        "Reduction",
         "binary_cross_entropy",
         "box_fraction",
         "chunk_costs",

@@ -1,5 +1,9 @@
 """mixkit-audio: mixkit for speech and audio, with torchaudio.
 
+Audio is a kind of data for the core's template: the input operations (:class:`AudioOp`:
+:class:`WaveformOp`, :class:`LoudnessOp`, :class:`SpectrogramOp`) fill a :class:`mixkit.Mixer`'s
+``op`` slot, and the named mixers are presets of them.
+
 * :class:`WaveformMixUp`: mixup of padded waveform batches that knows each clip's length
   (absolute or relative lengths; ``"pad"`` / ``"min"`` / ``"max"`` policy; lengths and masks
   returned).
@@ -10,34 +14,37 @@
   lengths into frames (:func:`transform_lengths`).
 * Targets: soft / pair (core), multi-label union (``union=True``) and frame-level
   ``(B, F, C)`` (``frame_targets=``, :meth:`AudioMixed.frame_loss`).
-* Every core method composes: ``pairing=`` (k-mixup), ``weighting=`` (Local Mixup),
-  ``relabel=`` (GenLabel), with distances on the clips or on ``features=`` you pass; MixupE's
-  loss takes an :class:`AudioMixed`.
+* Every core strategy composes: ``pairing=`` (k-mixup), ``weighting=`` (Local Mixup),
+  ``relabel=`` (GenLabel), ``term=mixkit.MixupETerm(...)`` (MixupE, through
+  ``mixed.loss(logits, model=model)``), with distances on the clips or on ``features=``.
 * :class:`SpokenDigits`: a spoken-digit data set synthesised offline with espeak-ng, and
   :func:`pad_collate` to batch clips with their lengths.
 """
 
 from mixkit_audio import functional
-from mixkit_audio._base import AudioMixer
 from mixkit_audio._digits import SpokenDigits, pad_collate
-from mixkit_audio._loudness import LoudnessMixUp
+from mixkit_audio._loudness import LoudnessMixUp, LoudnessOp
 from mixkit_audio._mixed import AudioMixed
+from mixkit_audio._ops import AudioOp
 from mixkit_audio._params import AudioParams
 from mixkit_audio._pipeline import AudioPipeline, transform_lengths
-from mixkit_audio._spectrogram import SpectrogramMixUp
-from mixkit_audio._waveform import WaveformMixUp
+from mixkit_audio._spectrogram import SpectrogramMixUp, SpectrogramOp
+from mixkit_audio._waveform import WaveformMixUp, WaveformOp
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AudioMixed",
-    "AudioMixer",
+    "AudioOp",
     "AudioParams",
     "AudioPipeline",
     "LoudnessMixUp",
+    "LoudnessOp",
     "SpectrogramMixUp",
+    "SpectrogramOp",
     "SpokenDigits",
     "WaveformMixUp",
+    "WaveformOp",
     "__version__",
     "functional",
     "pad_collate",

@@ -30,7 +30,7 @@ import torchaudio  # type: ignore[import-untyped]
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mixkit_audio._validation import check_int, describe, fail
+from mixkit.validation import check_int, describe, fail
 
 __all__ = ["ClipSpec", "SpokenDigits", "pad_collate"]
 

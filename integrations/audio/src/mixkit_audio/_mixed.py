@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any
 
-import torch
-import torch.nn.functional as TF
 from torch import Tensor
 
 from mixkit import Mixed
 from mixkit import functional as core
-from mixkit_audio._validation import check_choice, fail, shape_str
+from mixkit.functional import REDUCTIONS
+from mixkit.validation import check_choice, fail, shape_str
 
 __all__ = ["AudioMixed"]
-
-Reduction = Literal["mean", "weighted_mean", "sum", "none"]
-REDUCTIONS: tuple[str, ...] = ("mean", "weighted_mean", "sum", "none")
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -55,18 +51,26 @@ class AudioMixed(Mixed):
         """``(B, T)`` bool, True on padded steps (``~mask``)."""
         return ~self.mask
 
-    def frame_loss(self, logits: Tensor, *, reduction: Reduction = "mean") -> Tensor:
+    def frame_loss(
+        self,
+        logits: Tensor,
+        *,
+        reduction: str = "mean",
+        num_samples: Tensor | float | None = None,
+    ) -> Tensor:
         r"""Frame-level loss against :attr:`frame_targets`, over valid frames only.
 
         Per frame: binary cross-entropy with logits averaged over classes for
         ``task="multilabel"`` (sound event detection), soft cross-entropy for
-        ``task="multiclass"``. Each row's loss is the mean over its valid frames (0 for a row
-        without any), times its weight; ``reduction`` is as in :func:`mixkit.mixed_loss`
-        (``"mean"`` divides by B, ``"weighted_mean"`` by the weight sum).
+        ``task="multiclass"`` (:mod:`mixkit.functional`'s kernels). Each row's loss is the mean
+        over its valid frames (0 for a row without any), weighted and reduced by
+        :func:`mixkit.functional.reduce_loss`, as :meth:`loss` is.
 
         Args:
             logits: ``(B, F, C)`` frame logits.
             reduction: ``"mean"``, ``"weighted_mean"``, ``"sum"`` or ``"none"`` (``(B,)``).
+            num_samples: samples the mean is over (default B; the accumulated batch under
+                gradient accumulation).
 
         Raises:
             ValueError: no frame targets, logits of another shape, unknown reduction.
@@ -81,25 +85,18 @@ class AudioMixed(Mixed):
         if tuple(logits.shape) != expected:
             fail(owner, f"logits of shape {shape_str(expected)}", shape_str(logits.shape))
         batch, frames, classes = expected
-        targets = self.frame_targets
+        flat_logits = logits.reshape(batch * frames, classes)
+        flat_targets = self.frame_targets.reshape(batch * frames, classes)
         if self.task == "multilabel":
-            per_frame = TF.binary_cross_entropy_with_logits(
-                logits.float(), targets, reduction="none"
-            ).mean(dim=2)  # (B, F)
+            per_frame = core.binary_cross_entropy(flat_logits, flat_targets)
         else:
-            per_frame = core.soft_cross_entropy(
-                logits.reshape(batch * frames, classes), targets.reshape(batch * frames, classes)
-            ).reshape(batch, frames)
+            per_frame = core.soft_cross_entropy(flat_logits, flat_targets)
+        per_frame = per_frame.reshape(batch, frames)
         valid = self.frame_mask.to(per_frame.dtype)
         per_row = (per_frame * valid).sum(dim=1) / valid.sum(dim=1).clamp_min(1.0)
-        weighted = per_row * self.weights.to(per_row.dtype)
-        if reduction == "none":
-            return weighted
-        if reduction == "sum":
-            return weighted.sum()
-        if reduction == "mean":
-            return weighted.sum() / batch
-        return weighted.sum() / self.weights.sum().clamp_min(torch.finfo(torch.float32).eps)
+        # checked against REDUCTIONS above (mixkit.functional exports no Literal alias of them)
+        how: Any = reduction
+        return core.reduce_loss(per_row, self.weights, how, num_samples=num_samples)
 
     def __repr__(self) -> str:
         shape = tuple(self.inputs.shape) if isinstance(self.inputs, Tensor) else "?"

@@ -9,20 +9,13 @@ import torch
 import torchaudio  # type: ignore[import-untyped]
 from torch import Tensor, nn
 
+import mixkit
+from mixkit.validation import check_choice, describe, fail, shape_str
 from mixkit_audio import functional as AF
-from mixkit_audio._base import AudioMixer
 from mixkit_audio._mixed import AudioMixed
+from mixkit_audio._ops import AudioOp
 from mixkit_audio._params import AudioParams
-from mixkit_audio._validation import (
-    Lengths,
-    check_audio,
-    check_choice,
-    check_frame_targets,
-    check_lengths,
-    describe,
-    fail,
-    shape_str,
-)
+from mixkit_audio._validation import Lengths, check_audio, check_frame_targets, check_lengths
 
 __all__ = ["AudioPipeline", "transform_lengths"]
 
@@ -91,7 +84,9 @@ class AudioPipeline(nn.Module):
     mixed with the exact frame lengths. Labels, weights and the loss are the mixer's.
 
     Args:
-        mixer: an :class:`AudioMixer`.
+        mixer: a :class:`mixkit.Mixer` with an audio operation (:class:`AudioOp`): a
+            :class:`WaveformMixUp`, :class:`LoudnessMixUp`, :class:`SpectrogramMixUp`, or
+            ``mixkit.Mixer(op=...)`` with one of their operations.
         transform: an ``nn.Module`` from waveforms ``(B, [C,] T)`` to features ``(..., frames)``
             holding a ``torchaudio.transforms.Spectrogram`` (``MelSpectrogram``, ``MFCC``, an
             ``nn.Sequential(MelSpectrogram(...), AmplitudeToDB())``, ...).
@@ -111,12 +106,18 @@ class AudioPipeline(nn.Module):
     """
 
     def __init__(
-        self, mixer: AudioMixer, transform: nn.Module, *, domain: str = "waveform"
+        self, mixer: mixkit.Mixer, transform: nn.Module, *, domain: str = "waveform"
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        if not isinstance(mixer, AudioMixer):
-            fail(owner, "mixer to be a mixkit_audio AudioMixer", describe(mixer), type_error=True)
+        if not (isinstance(mixer, mixkit.Mixer) and isinstance(mixer.op, AudioOp)):
+            fail(
+                owner,
+                "mixer to be a mixkit.Mixer with an audio operation (a mixkit_audio.AudioOp: "
+                "WaveformMixUp, LoudnessMixUp, SpectrogramMixUp, ...)",
+                describe(mixer),
+                type_error=True,
+            )
         if not isinstance(transform, nn.Module) or _spectrogram(transform) is None:
             fail(
                 owner,

@@ -1,6 +1,6 @@
-"""Error messages of mixkit-audio: the core's one template, plus the audio checks.
+"""The audio checks of mixkit-audio, in the core's one error format.
 
-Every message reads ``"Owner: expected X, got Y"`` (:func:`mixkit._validation.fail`): it names
+Every message reads ``"Owner: expected X, got Y"`` (:func:`mixkit.validation.fail`): it names
 the class or function the user called, the argument, what was expected and what came.
 """
 
@@ -11,29 +11,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from mixkit._validation import (
-    check_bool,
-    check_choice,
-    check_float,
-    check_int,
-    describe,
-    fail,
-    shape_str,
-)
+from mixkit.validation import describe, fail, shape_str
 
-__all__ = [
-    "Lengths",
-    "check_audio",
-    "check_bool",
-    "check_choice",
-    "check_float",
-    "check_frame_targets",
-    "check_int",
-    "check_lengths",
-    "describe",
-    "fail",
-    "shape_str",
-]
+__all__ = ["Lengths", "check_audio", "check_frame_targets", "check_lengths", "check_out"]
 
 
 @dataclass(frozen=True)
@@ -182,3 +162,29 @@ def check_frame_targets(owner: str, frame_targets: object, x: Tensor, task: str)
         if not (low >= 0.0 and high <= 1.0):
             fail(owner, "frame_targets with values in [0, 1]", f"values in [{low:g}, {high:g}]")
     return targets
+
+
+def check_out(owner: str, out: object, x: Tensor, *sources: Tensor) -> Tensor:
+    """``out=`` for a mixed batch like ``x``: contiguous, x's layout, none of the sources' memory.
+
+    The caller owns ``out``; writing into it is not differentiable, so it is refused when ``x``
+    needs gradients (as :func:`mixkit.functional.mix` refuses it).
+    """
+    if not isinstance(out, Tensor):
+        fail(owner, "out to be a torch.Tensor or None", describe(out), type_error=True)
+    if out.shape != x.shape or out.dtype != x.dtype or out.device != x.device:
+        fail(owner, f"out like x ({describe(x)})", describe(out))
+    if not out.is_contiguous():
+        fail(owner, "a contiguous out", f"out with strides {out.stride()}")
+    pointer = out.untyped_storage().data_ptr()
+    if any(pointer == s.untyped_storage().data_ptr() for s in (x, *sources)):
+        fail(owner, "out not to share memory with x", "out on the storage of x")
+    if (x.requires_grad and torch.is_grad_enabled()) or out.requires_grad:
+        fail(
+            owner,
+            "out=None when x requires grad (writing into out is not differentiable)",
+            "an out tensor",
+        )
+    if torch.is_inference(out) and not torch.is_inference_mode_enabled():
+        fail(owner, "out made outside torch.inference_mode()", "an inference tensor")
+    return out

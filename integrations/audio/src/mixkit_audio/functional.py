@@ -11,7 +11,8 @@ Every mixer of mixkit-audio calls these, and you can too. Conventions:
 * ``lam`` is the weight of the ORIGINAL row ``i``, ``1 - lam`` that of its partner ``index[i]``
   (as everywhere in mixkit).
 * Mixing kernels expect sources whose padding already holds the silence value
-  (:func:`fill_padding`), never modify their arguments and return new tensors.
+  (:func:`fill_padding`), never modify their arguments and return new tensors (or write into
+  an explicit ``out=`` where they take one).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import torch
 from torch import Tensor
 
 from mixkit import functional as core
-from mixkit_audio._validation import fail, shape_str
+from mixkit.validation import fail, shape_str
+from mixkit_audio._validation import check_out
 
 __all__ = [
     "POLICIES",
@@ -273,22 +275,25 @@ def energy_share(lam: Tensor, n_own: Tensor, n_partner: Tensor) -> Tensor:
     return torch.where(total > 0, own / total.clamp_min(1e-300), 1.0)
 
 
-def mix_loudness(x: Tensor, index: Tensor, gains: Tensor) -> Tensor:
+def mix_loudness(x: Tensor, index: Tensor, gains: Tensor, *, out: Tensor | None = None) -> Tensor:
     r"""``g_i x_i + g_j x_{index_i}`` for gains from :func:`loudness_gains`.
 
     Computed as ``(g_i + g_j) * lerp(x_j, x_i, g_i / (g_i + g_j))`` with the core's
-    :func:`mixkit.functional.mix`: rows with gains ``(1, 0)`` come back bit-exact.
+    :func:`mixkit.functional.mix`: rows with gains ``(1, 0)`` come back bit-exact. ``out``: a
+    tensor like ``x`` to write into (as for :func:`mixkit.functional.mix`).
     """
     gains = gains.to(device=x.device, dtype=torch.float64)
     total = gains.sum(dim=1)
     weight = torch.where(total > 0, gains[:, 0] / total.clamp_min(1e-300), 1.0)
-    out = core.mix(x, index, weight.to(torch.float32))
+    out = core.mix(x, index, weight.to(torch.float32), out=out)
     if bool((total != 1.0).any()):
         out.mul_(_per_row(torch.where(total > 0, total, 1.0), x.ndim, x.dtype))
     return out
 
 
-def mix_log_power(x: Tensor, index: Tensor, lam: Tensor | float, *, scale: float) -> Tensor:
+def mix_log_power(
+    x: Tensor, index: Tensor, lam: Tensor | float, *, scale: float, out: Tensor | None = None
+) -> Tensor:
     r"""Mix log features in the power domain: the log of ``lam * P_i + (1 - lam) * P_j``.
 
     For features ``X = log(P) / scale`` (``scale = 1`` for the natural log of a power
@@ -299,8 +304,11 @@ def mix_log_power(x: Tensor, index: Tensor, lam: Tensor | float, *, scale: float
 
     which lies between ``X_i`` and ``X_j``. On average over the phases, the spectrogram of
     ``sqrt(lam) x_i + sqrt(1 - lam) x_j`` is exactly this mix of powers; a plain ``lerp`` of log
-    features is a geometric mean of powers instead (the trap this kernel avoids).
+    features is a geometric mean of powers instead (the trap this kernel avoids). ``out``: a
+    tensor like ``x`` to write into (not differentiable).
     """
+    if out is not None:
+        check_out("mix_log_power", out, x)
     work = x.float() if x.dtype in _HALF else x
     if isinstance(lam, Tensor):
         weight = _per_row(lam, x.ndim, work.dtype).to(x.device)
@@ -310,7 +318,10 @@ def mix_log_power(x: Tensor, index: Tensor, lam: Tensor | float, *, scale: float
     partner = work.index_select(0, index).mul_(scale).add_(torch.log1p(-weight))
     if work.requires_grad and torch.is_grad_enabled():  # out= kernels are not differentiable
         return (torch.logaddexp(own, partner) / scale).to(x.dtype)
-    return torch.logaddexp(own, partner, out=own).div_(scale).to(x.dtype)
+    if out is None or out.dtype != work.dtype:
+        mixed = torch.logaddexp(own, partner, out=own).div_(scale).to(x.dtype)
+        return mixed if out is None else out.copy_(mixed)
+    return torch.logaddexp(own, partner, out=out).div_(scale)
 
 
 # -- frame-level targets --------------------------------------------------------------------

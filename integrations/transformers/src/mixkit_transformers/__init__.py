@@ -16,6 +16,6 @@ from mixkit_transformers._callback import MixUpCallback
 from mixkit_transformers._collator import MixUpCollator
 from mixkit_transformers._loss import MixUpLoss
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["MixUpCallback", "MixUpCollator", "MixUpLoss", "__version__"]

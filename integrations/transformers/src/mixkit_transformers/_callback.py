@@ -1,44 +1,11 @@
-"""MixUpCallback: any mixkit method in Hugging Face ``Trainer`` by adding one callback.
+"""MixUpCallback: any mixkit mixer in Hugging Face ``Trainer`` by adding one callback.
 
-Design. A ``TrainerCallback`` cannot change a batch through its return value (only ``control``
-flows back), but ``on_train_begin`` hands it the model. The callback registers two hooks on that
-model and removes them in ``on_train_end``:
-
-* a forward pre-hook that, while ``model.training``, takes the labels out of the call, mixes the
-  named input (and its aligned ``attention_mask``) with the mixer, and passes the mixed batch on;
-* a forward hook that computes the mixed loss from the logits and puts it where Trainer reads
-  the loss (``outputs["loss"]``).
-
-Mixing happens in the main process, at the model's boundary, on the batch Trainer already moved
-to the device. Why this stays correct where a mixing collator or a subclass would not:
-
-* **Evaluation / prediction**: Trainer calls ``model.eval()`` first; the hooks act only while
-  ``model.training``, so evaluation inputs reach the model untouched, with their own labels.
-* **Gradient accumulation**: each micro-batch is mixed on its own. When Trainer passes
-  ``num_items_in_batch`` to the model (models whose forward takes ``**kwargs``), the loss is the
-  sum of the weighted per-sample losses over the samples of the whole accumulated batch (over
-  every process with ``average_tokens_across_devices``), the normalisation Trainer then expects;
-  otherwise it is the micro-batch mean and Trainer divides by the number of micro-batches.
-* **Mixed precision**: Accelerate wraps ``model.forward`` in autocast (and casts the outputs to
-  float32); hooks run around ``forward``, so inputs are mixed in their own dtype and the loss is
-  computed outside autocast, in float32.
-* **Accelerate / DDP wrapping**: the hooks sit on the unwrapped model that
-  ``DistributedDataParallel`` calls, so every rank mixes its own shard and DDP reduces the
-  gradients as usual. Draws are a
-  pure function of ``(seed, rank, global_step, micro-batch)``: distinct per rank by default,
-  the same on all ranks with ``share_across_ranks=True`` (the seed is broadcast from rank 0).
-* **Gradient checkpointing** re-runs layers inside the model, never the model's own hooks: the
-  batch is mixed once per micro-batch.
-* **DataLoader workers** (``dataloader_num_workers > 0``) never hold the mixer: no copies whose
-  generator, schedule or fitted state drift from the main process, and the mixed batches are
-  the same whatever the number of workers.
-* **Resume**: the mixer's ``state_dict`` (schedule progress, automatic switch, fitted
-  relabelling) and the seed go into ``trainer_state.json`` (``ExportableState``) and come back in
-  ``on_train_begin``; with Trainer restoring the data order, the mixed batches after a resume
-  equal those of an uninterrupted run.
-
-The model never sees the labels during training, so float mixed targets cannot switch a Hugging
-Face classifier to multi-label BCE (``problem_type``), and its own loss is not computed in vain.
+A ``TrainerCallback`` cannot change a batch, but ``on_train_begin`` hands it the model: the
+callback puts the two hooks of :class:`~mixkit_transformers._hooks.ModelHooks` on it (mix the
+training batch, set the mixed loss) and takes them off in ``on_train_end``. It also keeps the
+mixer's clock and checkpoint state and logs what was mixed. The package README says why this
+stays correct under evaluation, gradient accumulation, mixed precision, DDP, gradient
+checkpointing, DataLoader workers, ``torch.compile`` and resume.
 """
 
 from __future__ import annotations
@@ -47,31 +14,30 @@ import logging
 import math
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
-from mixkit._mixed import FORMS
-from mixkit._validation import check_bool, check_choice, describe, fail
+import mixkit
+from mixkit.validation import check_bool, check_choice, describe, fail
 from mixkit_transformers._guards import (
+    TOKEN_ID_KEYS,
     check_problem_type,
     check_train_dataset,
     check_training_args,
+    refuse_integer_inputs,
     resolve_key,
 )
 from mixkit_transformers._hooks import FeaturesFn, MixStats, ModelHooks
-from mixkit_transformers._loss import REDUCTIONS
+from mixkit_transformers._loss import FORMS, Form, Reduction, check_reduction
 from mixkit_transformers._mixers import (
     check_mixer,
     decode_state,
-    drivers,
     encode_state,
-    generators,
     has_schedule,
-    is_mixupe,
     mixer_repr,
     task_of,
 )
@@ -89,54 +55,39 @@ class MixUpCallback(TrainerCallback, ExportableState):
         trainer = Trainer(model=model, args=args, train_dataset=ds, eval_dataset=val,
                           callbacks=[MixUpCallback(mixkit.MixUp(alpha=0.2, num_classes=10))])
 
-    During training the named float input (``pixel_values``, ``input_values``,
-    ``input_features`` or any ``key``) of each batch is mixed, the model's ``attention_mask``
-    follows it (the union of the two sources' masks, for padded audio), the labels are turned
-    into mixed targets and the loss is the mixer's (:func:`mixkit.mixed_loss`: pair-form or
-    soft cross-entropy, per-sample weights, label smoothing once). Evaluation and prediction
-    are never mixed. The module notes say why this holds under gradient accumulation, mixed
-    precision, DDP, gradient checkpointing, DataLoader workers and resume.
-
-    The mixer's schedule reads ``floor(state.epoch)`` and ``state.global_step``; each
-    evaluation reports ``metrics[metric]`` (default ``eval_loss``, the clean validation loss) to
-    it, which drives :class:`mixkit.AutoSwitch`. MixupE (``mixkit.MixUpE``) gets its clean pass
-    through the model; relabellings fitted before training (GenLabel) and pairings / weightings
-    that measure ``features`` work as they are. At each logging step the logs gain
+    During training the named float input of each batch is mixed, an aligned
+    ``attention_mask`` becomes the union of the two sources' masks (padded audio), and the loss
+    is ``mixed.loss(logits, model=...)``: the core's one loss entry (pair-form or soft
+    cross-entropy, per-sample weights, label smoothing once, and the mixer's extra term, e.g.
+    MixupE's, whose clean pass runs through the model). Evaluation and prediction are never
+    mixed. The schedule reads ``floor(state.epoch)`` and ``state.global_step``; each evaluation
+    reports ``metrics[metric]`` to the mixer (drives :class:`mixkit.AutoSwitch`). Logs gain
     ``mixkit/lam_mean``, ``mixkit/lam_min``, ``mixkit/mixed_fraction``, ``mixkit/active`` and
-    ``mixkit/weight_mean`` (also in ``trainer.state.log_history``); switching mixing on or off
-    is logged by the ``mixkit_transformers`` logger.
+    ``mixkit/weight_mean``.
 
     Args:
-        mixer: a mixkit mixer (``MixUp``, ``CutMix``, ``RandomChoice``, a seed method, or
-            ``MixUpE`` wrapping one). Its ``task`` must match the labels (integer class labels
-            with ``num_classes`` for multi-class).
-        key: the batch entry to mix; default: the first of ``pixel_values``, ``input_values``,
-            ``input_features`` that the model's forward takes.
+        mixer: a :class:`mixkit.Mixer` (``MixUp``, ``CutMix``, ``MixUpE``, the seed methods,
+            any ``term=``), a :class:`mixkit.RandomChoice` or a :class:`mixkit.MixerWrapper`.
+            Its ``task`` must match the labels.
+        key: the float batch entry to mix; default: the first of ``pixel_values``,
+            ``input_values``, ``input_features`` that the model's forward takes. Token ids
+            cannot be mixed: mix ``inputs_embeds``.
         label_key: the batch entry holding the labels (default ``"labels"``).
-        attention_mask_key: the mask updated with the mixed input when it is aligned with it
-            (``mask.shape == x.shape[:mask.ndim]``); ``None`` leaves masks alone.
-        form: the loss form, ``"auto"`` (pair form where it applies), ``"soft"`` or ``"pair"``.
-        reduction: ``"mean"`` (the sum of weighted losses over the number of samples, the
-            paper's expectation for Local Mixup) or ``"weighted_mean"`` (over the weight sum).
-        features: optional ``features(model, batch) -> (B, ...)`` tensor on which pairings,
-            weightings and relabellings measure distances (called without gradient, hooks off).
-            Default: the flattened input.
-        share_across_ranks: draw the same lam and partners on every process (default: each
-            rank draws its own).
+        attention_mask_key: the mask that follows the mixed input when aligned with it;
+            ``None`` leaves masks alone.
+        form: the core's loss form (:data:`mixkit.functional.FORMS`): ``"auto"``, ``"soft"``
+            or ``"pair"``.
+        reduction: ``"mean"`` or ``"weighted_mean"`` (:func:`mixkit.functional.reduce_loss`),
+            over the samples of the accumulated batch when Trainer passes
+            ``num_items_in_batch``.
+        features: optional ``features(model, batch) -> (B, ...)`` on which pairings,
+            weightings and relabellings measure distances (no gradient, hooks off).
+        share_across_ranks: draw the same lam and partners on every process.
         metric: the evaluation metric reported to the mixer's schedule (``None``: none).
 
     Raises:
-        TypeError / ValueError: bad arguments here; at ``Trainer`` set-up and training begin,
-            ``label_smoothing_factor`` set, ``restore_callback_states_from_checkpoint`` set, a
-            model whose forward does not take the key, a classifier already switched to
-            multi-label; during training, a batch without the key or the labels (Trainer pops
-            the labels before the model when a ``compute_loss_func`` or label smoothing is set).
-
-    .. note::
-        ``lam`` is the weight of the original sample. Smooth labels with the mixer's
-        ``label_smoothing``, never ``label_smoothing_factor``. Keep integer labels in the
-        dataset: float ``(B, C)`` labels reaching a classifier at evaluation switch Hugging Face
-        heads to multi-label BCE. One MixUpCallback per Trainer.
+        TypeError / ValueError: bad arguments; the traps of ``_guards`` at set-up and training
+            begin; a batch without the key or the labels, or with integer inputs under the key.
     """
 
     def __init__(
@@ -146,8 +97,8 @@ class MixUpCallback(TrainerCallback, ExportableState):
         key: str | None = None,
         label_key: str = "labels",
         attention_mask_key: str | None = "attention_mask",
-        form: str = "auto",
-        reduction: str = "mean",
+        form: Form = "auto",
+        reduction: Reduction = "mean",
         features: FeaturesFn | None = None,
         share_across_ranks: bool = False,
         metric: str | None = "eval_loss",
@@ -166,8 +117,8 @@ class MixUpCallback(TrainerCallback, ExportableState):
         self.key = key
         self.label_key = label_key
         self.attention_mask_key = attention_mask_key
-        self.form = check_choice(owner, "form", form, FORMS)
-        self.reduction = check_choice(owner, "reduction", reduction, REDUCTIONS)
+        self.form = cast(Form, check_choice(owner, "form", form, FORMS))
+        self.reduction = check_reduction(owner, reduction)
         if features is not None and not callable(features):
             fail(
                 owner,
@@ -203,12 +154,14 @@ class MixUpCallback(TrainerCallback, ExportableState):
             )
         if not isinstance(model, nn.Module):
             fail(owner, "Trainer to pass the model to on_train_begin", describe(model))
+        if self.key in TOKEN_ID_KEYS:
+            refuse_integer_inputs(owner, self.key, f"key={self.key!r} (token ids)")
         key = resolve_key(owner, model, self.key)
         check_train_dataset(owner, args, kwargs.get("train_dataloader"), key)
         check_problem_type(owner, model, self.task, hint="keep integer labels in the dataset")
         self._restore(state)
         if self._seed is None:
-            gens = generators(self.mixer)
+            gens = mixkit.generators(self.mixer)
             self._seed = gens[0].initial_seed() if gens else 0
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             box = [self._seed]  # one seed for all ranks, whatever each rank's mixer was seeded with
@@ -226,7 +179,6 @@ class MixUpCallback(TrainerCallback, ExportableState):
             reduction=self.reduction,
             features=self.features,
             task=self.task,
-            mixupe=is_mixupe(self.mixer),
         )
         hooks.seed = self._seed
         hooks.rank = 0 if self.share_across_ranks else int(getattr(args, "process_index", 0))
@@ -269,9 +221,8 @@ class MixUpCallback(TrainerCallback, ExportableState):
                     stacklevel=2,
                 )
             return
-        for target in drivers(self.mixer):
-            target.set_step(int(state.global_step))
-            target.report(float(value))
+        self.mixer.set_step(int(state.global_step))
+        self.mixer.report(float(value))
 
     def on_log(
         self,

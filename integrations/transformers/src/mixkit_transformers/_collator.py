@@ -12,10 +12,11 @@ between ``on_train_begin`` and ``on_train_end`` except around evaluations (it sw
 Trainer decides to evaluate, on again in ``on_evaluate``). Not registered, it never mixes and
 says so.
 
-What the callback does and this does not: MixupE (it needs the model), ``features`` computed by
-the model, bit-exact resume, and schedules in persistent workers (a worker holds a copy of the
-collator made when it started: ``set_epoch`` reaches it only if workers restart each epoch, the
-default, and step-based schedules and the automatic switch only with ``dataloader_num_workers=0``).
+What the callback does and this does not: loss terms such as MixupE's (they need the model),
+``features`` computed by the model, bit-exact resume, and schedules in persistent workers (a
+worker holds a copy of the collator made when it started: ``set_epoch`` reaches it only if
+workers restart each epoch, the default, and step-based schedules and the automatic switch only
+with ``dataloader_num_workers=0``).
 """
 
 from __future__ import annotations
@@ -29,19 +30,18 @@ import torch
 from torch import Tensor, nn
 from transformers import TrainerCallback, default_data_collator
 
-from mixkit import Mixed
-from mixkit._validation import check_choice, describe, fail
+from mixkit import Mixed, iter_mixers
+from mixkit.validation import check_choice, describe, fail
 from mixkit_transformers._guards import (
     check_problem_type,
     check_train_dataset,
     check_training_args,
 )
-from mixkit_transformers._loss import LABEL_FORMS, LabelForm
+from mixkit_transformers._loss import ENCODINGS, Encoding
 from mixkit_transformers._mixers import (
     check_mixer,
-    drivers,
     has_schedule,
-    inner_mixers,
+    is_weighted,
     mixer_repr,
     task_of,
 )
@@ -64,23 +64,25 @@ class MixUpCollator(TrainerCallback):
 
     Each training batch ``collator(features)`` is mixed: ``batch[key]`` becomes the mixed
     input, an aligned ``attention_mask`` the union of the two sources' masks, and
-    ``batch["labels"]`` the mixed targets:
+    ``batch["labels"]`` the mixed targets, encoded as
 
-    * ``form="soft"`` (default): float32 ``(B, C)`` targets (multi-class rows sum to the
-      sample's weight: cross-entropy is linear in the target, so this carries Local Mixup's
-      weights exactly), multi-label ``(B, C)``, regression values;
-    * ``form="pair"``: float64 ``(B, 5)`` rows ``(y_a, y_b, lam, weight, label_smoothing)``
-      (multi-class integer labels, no relabelling).
+    * ``encoding="dense"`` (default): float32 ``(B, C)`` dense targets (multi-class rows sum
+      to the sample's weight: cross-entropy is linear in the target, so this carries Local
+      Mixup's weights exactly), multi-label ``(B, C)``, regression values; :class:`MixUpLoss`
+      computes the core's soft form;
+    * ``encoding="pair"``: float64 ``(B, 5)`` rows ``(y_a, y_b, lam, weight, label_smoothing)``
+      (multi-class integer labels, no relabelling); :class:`MixUpLoss` computes the core's
+      pair form, without ``(B, C)`` targets.
 
     Evaluation batches pass through untouched (integer labels: plain cross-entropy in
     :class:`MixUpLoss`).
 
     Args:
-        mixer: a mixkit ``Mixer`` or ``RandomChoice`` (MixupE needs the model: use
-            :class:`MixUpCallback`).
+        mixer: a mixkit ``Mixer``, ``RandomChoice`` or ``MixerWrapper`` without a loss term
+            (MixupE's term needs the model: use :class:`MixUpCallback`).
         collator: the collator to wrap (default ``transformers.default_data_collator``).
         key: the batch entry to mix (default ``"pixel_values"``).
-        form: ``"soft"`` or ``"pair"``; give :class:`MixUpLoss` the same.
+        encoding: ``"dense"`` or ``"pair"``; give :class:`MixUpLoss` the same.
         attention_mask_key: the mask that follows the mixed input, if aligned with it.
 
     Raises:
@@ -97,11 +99,19 @@ class MixUpCollator(TrainerCallback):
         *,
         collator: Collator | None = None,
         key: str = "pixel_values",
-        form: LabelForm = "soft",
+        encoding: Encoding = "dense",
         attention_mask_key: str | None = "attention_mask",
     ) -> None:
         owner = type(self).__name__
-        self.mixer = check_mixer(owner, mixer, allow_mixupe=False)
+        self.mixer = check_mixer(owner, mixer)
+        terms = [m.term for m in iter_mixers(self.mixer) if m.term is not None]
+        if terms:
+            fail(
+                owner,
+                "a mixer without a loss term (MixUpLoss sees only the labels; a term such as "
+                "MixupE's runs the model on the clean batch: use MixUpCallback)",
+                f"term={terms[0]!r}",
+            )
         if collator is not None and not callable(collator):
             fail(owner, "collator to be callable or None", describe(collator), type_error=True)
         self.collator: Collator = collator if collator is not None else default_data_collator
@@ -110,13 +120,12 @@ class MixUpCollator(TrainerCallback):
         if attention_mask_key is not None and not isinstance(attention_mask_key, str):
             fail(owner, "attention_mask_key to be a str or None", describe(attention_mask_key))
         self.key = key
-        self.form = check_choice(owner, "form", form, LABEL_FORMS)
+        self.encoding = check_choice(owner, "encoding", encoding, ENCODINGS)
         self.attention_mask_key = attention_mask_key
         self.task = task_of(self.mixer)
-        if self.form == "pair" and self.task != "multiclass":
-            fail(owner, "form='pair' only with a multi-class mixer", f"task={self.task!r}")
-        weighted = any(m.weighting is not None for m in inner_mixers(self.mixer))
-        if weighted and self.task != "multiclass":
+        if self.encoding == "pair" and self.task != "multiclass":
+            fail(owner, "encoding='pair' only with a multi-class mixer", f"task={self.task!r}")
+        if is_weighted(self.mixer) and self.task != "multiclass":
             fail(
                 owner,
                 "a mixer without a weighting for multi-label or regression targets (per-sample "
@@ -159,11 +168,12 @@ class MixUpCollator(TrainerCallback):
 
     def _encode(self, owner: str, mixed: Mixed) -> Tensor:
         """The mixed targets as ``labels`` (see the class notes)."""
-        if self.form == "pair":
+        if self.encoding == "pair":
             if mixed.relabelled or mixed.y_a.is_floating_point() or mixed.y_a.ndim != 1:
                 fail(
                     owner,
-                    "form='soft' (the pair form needs integer class labels and no relabelling)",
+                    "encoding='dense' (the pair encoding needs integer class labels and no "
+                    "relabelling)",
                     f"labels {describe(mixed.y_a)}, relabelled={mixed.relabelled}",
                 )
             smoothing = torch.full_like(mixed.lam, mixed.label_smoothing)
@@ -224,16 +234,14 @@ class MixUpCollator(TrainerCallback):
         self.training = True
         value = (metrics or {}).get("eval_loss")
         if value is not None and has_schedule(self.mixer):
-            for target in drivers(self.mixer):
-                target.report(float(value))
+            self.mixer.report(float(value))
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.training = self._in_train = False
 
     def _set_clock(self, state: Any) -> None:
-        for target in drivers(self.mixer):
-            target.set_epoch(math.floor(float(state.epoch or 0.0) + 1e-9))
-            target.set_step(int(state.global_step))
+        self.mixer.set_epoch(math.floor(float(state.epoch or 0.0) + 1e-9))
+        self.mixer.set_step(int(state.global_step))
 
     def __repr__(self) -> str:
         args = [mixer_repr(self.mixer)]
@@ -241,8 +249,8 @@ class MixUpCollator(TrainerCallback):
             args.append(f"collator={self.collator!r}")
         if self.key != "pixel_values":
             args.append(f"key={self.key!r}")
-        if self.form != "soft":
-            args.append(f"form={self.form!r}")
+        if self.encoding != "dense":
+            args.append(f"encoding={self.encoding!r}")
         if self.attention_mask_key != "attention_mask":
             args.append(f"attention_mask_key={self.attention_mask_key!r}")
         return f"MixUpCollator({', '.join(args)})"

@@ -9,30 +9,49 @@
   does not name, so the key to mix must be one of its parameters.
 * ``restore_callback_states_from_checkpoint``: Trainer would rebuild the callback from JSON
   arguments, without its mixer; the pieces of this package restore their own state instead.
+* integer inputs (``input_ids``): token ids cannot be interpolated; their embeddings can.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, NoReturn
 
 from torch import nn
 
-from mixkit._validation import fail
+from mixkit.validation import fail
 
 __all__ = [
     "AUTO_KEYS",
+    "TOKEN_ID_KEYS",
     "check_problem_type",
     "check_train_dataset",
     "check_training_args",
     "forward_parameters",
+    "refuse_integer_inputs",
     "resolve_key",
 ]
 
 #: inputs mixed when no key is named: images, waveforms, spectrogram features
 AUTO_KEYS: tuple[str, ...] = ("pixel_values", "input_values", "input_features")
 
+#: inputs that hold token ids (integers) in Hugging Face models
+TOKEN_ID_KEYS: tuple[str, ...] = ("input_ids", "decoder_input_ids")
+
 MULTI_LABEL = "multi_label_classification"
+
+
+def refuse_integer_inputs(owner: str, key: str, got: str) -> NoReturn:
+    """The error for a key whose inputs are integers (token ids, integer images)."""
+    fail(
+        owner,
+        f"a floating-point input under key={key!r} (token ids cannot be interpolated: for "
+        "text, mix their embeddings, e.g. compute inputs_embeds with "
+        "model.get_input_embeddings() in the dataset or collator and pass "
+        "key='inputs_embeds'; mixing text inside the model is planned. Convert integer images "
+        "to float first, e.g. x.float() / 255)",
+        got,
+    )
 
 
 def check_training_args(owner: str, args: Any) -> None:

@@ -5,13 +5,15 @@ adds Trainer's events, checkpoint state and logging). While the model is in trai
 call ``model(**batch)``:
 
 1. (pre-hook) takes the labels out of the call, seeds the mixer's generators for this
-   micro-batch from ``(seed, rank, step, micro)``, mixes ``batch[key]`` (and the aligned
-   attention mask) and passes the mixed batch on;
-2. (forward hook) computes the mixed loss from the logits and puts it in the output.
+   micro-batch from ``(seed, rank, step, micro)`` (:func:`mixkit.reseed`), mixes ``batch[key]``
+   (and the aligned attention mask) and passes the mixed batch on;
+2. (forward hook) sets the loss: ``mixed.loss(logits, model=<a clean pass through the model>)``,
+   the one loss entry of mixkit, which adds the mixer's term when it has one (MixupE's).
 
 The model never sees the labels, so it neither computes a loss of its own nor infers a
-``problem_type`` from them. Calls the hooks make themselves (MixupE's clean pass, the
-``features`` function) pass through untouched.
+``problem_type`` from them. Calls the hooks make themselves (a term's clean pass, the
+``features`` function) pass through untouched. Under ``torch.compile`` both hooks run eagerly
+(one graph break each), so a compiled model is mixed exactly as an eager one.
 """
 
 from __future__ import annotations
@@ -19,22 +21,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
+import mixkit
 from mixkit import Mixed
-from mixkit._validation import fail
-from mixkit_transformers._loss import accumulated_samples, reduce_loss
-from mixkit_transformers._mixers import (
-    accepts_lengths,
-    derive_seed,
-    drivers,
-    generators,
-    inner_mixers,
-)
+from mixkit.validation import describe, fail
+from mixkit_transformers._guards import refuse_integer_inputs
+from mixkit_transformers._loss import Form, Reduction, num_samples
+from mixkit_transformers._mixers import MixerModule, accepts_lengths, is_weighted
 from mixkit_transformers._outputs import fit_logits, logits_of, mix_attention_mask, with_loss
 
 __all__ = ["FeaturesFn", "MixStats", "ModelHooks"]
@@ -50,8 +48,7 @@ class _Pending:
     mixed: Mixed
     clean: dict[str, Any]
     mixed_kwargs: dict[str, Any]
-    num_items: Tensor | int | None
-    items_per_sample: int
+    num_samples: Tensor | float | None
 
 
 @dataclass
@@ -101,24 +98,21 @@ class ModelHooks:
     def __init__(
         self,
         owner: str,
-        mixer: nn.Module,
+        mixer: MixerModule,
         *,
         key: str,
         label_key: str,
         attention_mask_key: str | None,
-        form: str,
-        reduction: str,
+        form: Form,
+        reduction: Reduction,
         features: FeaturesFn | None,
         task: str,
-        mixupe: bool,
     ) -> None:
         self.owner, self.mixer, self.key, self.label_key = owner, mixer, key, label_key
         self.attention_mask_key, self.form, self.reduction = attention_mask_key, form, reduction
-        self.features, self.task, self.mixupe = features, task, mixupe
+        self.features, self.task = features, task
         # the mixer's structure is fixed during training: look it up once
-        self._drivers = drivers(mixer)
-        self._generators = generators(mixer)
-        self._weighted = any(m.weighting is not None for m in inner_mixers(mixer))
+        self._weighted = is_weighted(mixer)
         self._lengths = accepts_lengths(mixer)
         self.seed, self.rank, self.epoch, self.step, self.micro = 0, 0, 0, 0, 0
         self.stats = MixStats()
@@ -130,10 +124,13 @@ class ModelHooks:
         self._warned: set[str] = set()
 
     def install(self, model: nn.Module) -> None:
+        """Put the hooks on ``model``. Under ``torch.compile`` they run eagerly (one graph
+        break each): mixing is draws and Python decisions, and the hooks keep state."""
         self.remove()
+        eager: Any = torch.compiler.disable  # untyped in torch
         self._handles = [
-            model.register_forward_pre_hook(self._before_forward, with_kwargs=True),
-            model.register_forward_hook(self._after_forward, with_kwargs=True),
+            model.register_forward_pre_hook(eager(self._before_forward), with_kwargs=True),
+            model.register_forward_hook(eager(self._after_forward), with_kwargs=True),
         ]
 
     def remove(self) -> None:
@@ -155,12 +152,10 @@ class ModelHooks:
             return None
         clean, labels = self._take_batch(kwargs)
         x = clean[self.key]
-        for i, gen in enumerate(self._generators):
-            gen.manual_seed(derive_seed(self.seed, self.rank, self.step, self.micro, i))
+        mixkit.reseed(self.mixer, self.seed, self.rank, self.step, self.micro)
         self.micro += 1
-        for target in self._drivers:
-            target.set_epoch(self.epoch)
-            target.set_step(self.step)
+        self.mixer.set_epoch(self.epoch)
+        self.mixer.set_step(self.step)
         mask_key = self.attention_mask_key
         mask = clean.get(mask_key) if mask_key is not None and mask_key != self.key else None
         extra: dict[str, Any] = {}
@@ -171,14 +166,14 @@ class ModelHooks:
         mixed_kwargs = dict(clean)
         mixed_kwargs[self.key] = mixed.inputs
         if isinstance(mask, Tensor) and mask_key is not None:
-            own = getattr(mixed, "mask", None) if extra else None
+            own = getattr(mixed, "mask", None) if extra else None  # an audio result's own mask
             mixed_kwargs[mask_key] = (
                 own.to(mask.dtype)
                 if isinstance(own, Tensor)
                 else mix_attention_mask(mask, x, mixed)
             )
-        items = labels.numel() // max(int(labels.shape[0]), 1)
-        self._pending = _Pending(mixed, clean, mixed_kwargs, clean.get(NUM_ITEMS), items)
+        samples = num_samples(clean.get(NUM_ITEMS), labels)
+        self._pending = _Pending(mixed, clean, mixed_kwargs, samples)
         self.stats.add(mixed, weighted=self._weighted)
         if self.active is not None and mixed.applied != self.active and self.on_switch:
             self.on_switch(mixed.applied)
@@ -197,6 +192,9 @@ class ModelHooks:
                 "the key)",
                 f"keys {sorted(kwargs)}",
             )
+        x = kwargs[key]
+        if isinstance(x, Tensor) and not x.is_floating_point():
+            refuse_integer_inputs(owner, key, describe(x))
         labels = kwargs.get(self.label_key)
         if not isinstance(labels, Tensor):
             fail(
@@ -236,24 +234,22 @@ class ModelHooks:
         pending, self._pending = self._pending, None
         mixed = pending.mixed
         logits = fit_logits(self.owner, mixed, logits_of(self.owner, output))
-        if self.mixupe:
-            loss = self._mixupe_loss(module, pending, logits)
-        else:
-            per_sample = mixed.loss(logits, form=self.form, reduction="none")  # type: ignore[arg-type]
-            loss = reduce_loss(
-                per_sample,
-                mixed.weights,
-                self.reduction,
-                pending.num_items,
-                pending.items_per_sample,
-            )
+        loss = mixed.loss(
+            logits,
+            model=self._clean_pass(module, pending),
+            form=self.form,
+            reduction=self.reduction,
+            num_samples=pending.num_samples,
+        )
         return with_loss(output, loss)
 
-    def _mixupe_loss(self, module: nn.Module, pending: _Pending, logits: Tensor) -> Tensor:
-        """MixupE's loss; its clean pass ``model_fn(mixed.source)`` runs through ``module``."""
+    def _clean_pass(self, module: nn.Module, pending: _Pending) -> Callable[[Any], Tensor]:
+        """``model(x) -> logits`` through ``module`` with the batch's other entries, hooks off:
+        what a loss term (MixupE's) calls on the clean batch ``mixed.source``. Only a term
+        calls it."""
         owner, key, mixed = self.owner, self.key, pending.mixed
 
-        def model_fn(x: Tensor) -> Tensor:
+        def model(x: Any) -> Tensor:
             base = pending.mixed_kwargs if x is mixed.inputs else pending.clean
             self._busy = True
             try:
@@ -262,15 +258,9 @@ class ModelHooks:
                 self._busy = False
             return fit_logits(owner, mixed, logits_of(owner, out))
 
-        mixupe_loss = cast(Callable[..., Tensor], self.mixer.loss)
-        loss = mixupe_loss(model_fn, mixed, logits=logits, reduction=self.reduction)
-        if pending.num_items is None:
-            return loss
-        # MixupE reduces over the micro-batch: rescale to its share of the accumulated batch
-        share = mixed.batch_size / accumulated_samples(pending.num_items, pending.items_per_sample)
-        return loss * share
+        return model
 
     def _warn_once(self, what: str, message: str) -> None:
         if what not in self._warned:
             self._warned.add(what)
-            warnings.warn(message, UserWarning, stacklevel=4)
+            warnings.warn(message, UserWarning, stacklevel=5)

@@ -15,7 +15,7 @@ from torch import Tensor
 from transformers.utils.generic import ModelOutput
 
 from mixkit import Mixed
-from mixkit._validation import fail, shape_str
+from mixkit.validation import fail, shape_str
 
 __all__ = ["fit_logits", "logits_of", "mix_attention_mask", "with_loss"]
 

@@ -15,10 +15,11 @@ from mixkit._cutmix import CutMix, CutMixOp
 from mixkit._genlabel import GenLabel, GenLabelMixUp
 from mixkit._kmixup import KMixUp, OTPairing
 from mixkit._local import LocalMixUp, LocalPairing, LocalWeights
+from mixkit._mean_input import mean_input
 from mixkit._mixed import Mixed, mixed_loss
 from mixkit._mixer import Mixer, iter_mixers
 from mixkit._mixup import MixUp
-from mixkit._mixupe import MixUpE, MixupETerm, mean_input
+from mixkit._mixupe import MixUpE, MixupETerm
 from mixkit._ops import InputOp, LerpOp, OpBatch
 from mixkit._pairing import Pairing, RandomPairing
 from mixkit._params import MixParams

@@ -9,7 +9,7 @@ Fitted in float64 on the CPU; scored in log space (pdfs underflow in high dimens
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import torch
@@ -19,6 +19,7 @@ from mixkit.validation import fail
 
 __all__ = [
     "Density",
+    "bandwidth_factor",
     "class_log_densities",
     "fit_densities",
     "prepare_densities",
@@ -29,30 +30,49 @@ Density = Literal["gaussian", "kde"]
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+def bandwidth_factor(bandwidth: str | float, n: int, dim: int) -> float:
+    """The KDE factor (scipy's ``bw_method``): Scott's ``n^(-1/(D+4))``, Silverman's
+    ``(n (D+2) / 4)^(-1/(D+4))``, or the number given."""
+    if bandwidth == "scott":
+        return float(n ** (-1.0 / (dim + 4)))
+    if bandwidth == "silverman":
+        return float((n * (dim + 2) / 4.0) ** (-1.0 / (dim + 4)))
+    return float(bandwidth)
+
+
 def fit_densities(
     feats: Tensor,
     labels: Tensor,
-    present: Tensor,
     *,
-    num_classes: int,
+    num_classes: int | None,
     density: str,
     tol: float,
-    factor: Callable[[int, int], float],
-    max_samples: int | None,
-    generator: torch.Generator,
+    bandwidth: str | float = "scott",
+    max_samples: int | None = None,
+    generator: torch.Generator | None = None,
     owner: str = "fit_densities",
 ) -> dict[str, Any]:
     """Fit one density per class present; returns the fitted state (CPU float64 tensors).
 
     Args:
         feats: ``(N, D)`` float64 features on the CPU.
-        labels: ``(N,)`` int64 labels; ``present`` the sorted classes among them.
-        num_classes: target columns (absent classes get no mass when scored).
+        labels: ``(N,)`` int64 labels in ``[0, num_classes)`` (default ``max + 1``).
         density: ``"gaussian"`` or ``"kde"``.
         tol: ridge added to every class covariance.
-        factor: KDE bandwidth factor from ``(n_c, D)`` (unused for Gaussians).
-        max_samples: KDE kernels per class at most (a random subset from ``generator``).
+        bandwidth: the KDE factor rule (:func:`bandwidth_factor`).
+        max_samples: KDE kernels per class at most (a random subset from ``generator``, by
+            default seeded with 0).
     """
+    low, high = int(labels.min()), int(labels.max())
+    classes = num_classes if num_classes is not None else high + 1
+    if low < 0 or high >= classes:
+        fail(owner, f"class labels in [0, {classes - 1}]", low if low < 0 else high)
+    if not bool(torch.isfinite(feats).all()):
+        fail(owner, "finite x (and features)", "NaN or infinite values")
+    present = torch.unique(labels)  # sorted
+    if present.numel() < 2:
+        fail(owner, "labels of at least 2 classes", f"only class {int(present[0])}")
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
     center = feats.mean(dim=0)  # (D,) scored inputs are centred first: less cancellation
     dim = feats.shape[1]
     eye = torch.eye(dim, dtype=torch.float64)
@@ -70,7 +90,7 @@ def fit_densities(
             factors.append(1.0)
         else:
             data_cov = dev.T @ dev / (n_c - 1) if n_c > 1 else torch.zeros_like(eye)
-            kde_factor = factor(n_c, dim)
+            kde_factor = bandwidth_factor(bandwidth, n_c, dim)
             cov = kde_factor**2 * (data_cov + tol * eye)
             locs.append(xc)
             factors.append(kde_factor)
@@ -85,7 +105,7 @@ def fit_densities(
         chols.append(chol)
     return {
         "density": density,
-        "num_classes": num_classes,
+        "num_classes": classes,
         "classes": present,
         "dim": dim,
         "center": center,

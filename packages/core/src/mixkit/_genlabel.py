@@ -63,21 +63,13 @@ class GenLabel(Relabel):
     Paper: Sohn, Shang, Chen, Moon, Papailiopoulos, Lee, *GenLabel: Mixup Relabeling using
     Generative Models*, ICML 2022 (arXiv 2201.02354).
 
-    Densities, fitted once by :meth:`fit` on the training set (float64, log space throughout;
-    pdfs underflow in high dimension):
-
-    * ``"gaussian"``: per class the mean and the maximum-likelihood covariance plus ``tol * I``,
-      Cholesky-factorised once; the same estimate as scikit-learn's
-      ``GaussianMixture(n_components=1, covariance_type="full", reg_covar=tol)``. Scoring costs
-      ``O(B C D^2)``: one matrix product for all classes.
-    * ``"kde"``: per class a Gaussian kernel on every training point with kernel covariance
-      ``factor^2 (Cov_c + tol I)`` (unbiased data covariance), the estimator of
-      ``scipy.stats.gaussian_kde``; ``factor`` from Scott's rule ``n^{-1/(D+4)}``, Silverman's
-      ``(n (D+2) / 4)^{-1/(D+4)}`` or the float you give. Scored with a ``logsumexp`` over the
-      kernels, ``O(B N D)``: use ``max_samples`` or low-dimensional features for large sets.
-
-    Classes absent from the fit get ``log p_c = -inf``, hence no mass. The prior is uniform, as
-    in the authors' code. ``y_gen`` carries no gradient.
+    Densities, fitted once by :meth:`fit` on the training set, scored in log space
+    (:func:`mixkit.functional.class_log_densities`): ``"gaussian"``, a full-covariance Gaussian
+    per class (scikit-learn's ``GaussianMixture(n_components=1, covariance_type="full",
+    reg_covar=tol)``, ``O(B C D^2)`` per batch), or ``"kde"``, a Gaussian KDE per class
+    (``scipy.stats.gaussian_kde``, ``O(B N D)``: use ``max_samples`` or low-dimensional
+    features). Classes absent from the fit get no mass; the prior is uniform, as in the
+    authors' code; ``y_gen`` carries no gradient.
 
     Args:
         density: ``"gaussian"`` (default) or ``"kde"`` (the authors' moons / circles toys).
@@ -90,13 +82,10 @@ class GenLabel(Relabel):
         tol: ridge added to every class covariance (``>= 0``, default ``1e-4``).
         bandwidth: KDE only: ``"scott"`` (default), ``"silverman"`` or a factor ``> 0``
             (scipy's ``bw_method`` convention: it scales the data covariance).
-        feature_fn: a frozen callable mapping a batch of inputs ``(B, ...)`` to features
-            ``(B, ...)`` (a trained backbone in eval mode). The densities are then fitted on
-            ``feature_fn(x)`` and evaluated on ``feature_fn(mixed inputs)``, without gradient;
-            it gets the batch in its own dtype and device. Its mode is yours to set: a module
-            left in train mode would update its BatchNorm statistics on every mixed batch.
-            Prefer a module or a top-level function to a lambda: a mixer sent to DataLoader
-            workers is pickled, and so is its ``feature_fn``.
+        feature_fn: a frozen callable mapping inputs ``(B, ...)`` to features (a trained
+            backbone in eval mode: its mode is yours to set): densities are fitted on
+            ``feature_fn(x)`` and scored on ``feature_fn(mixed inputs)``, without gradient.
+            Prefer a module or a top-level function to a lambda (DataLoader workers pickle it).
         on: ``"inputs"`` (default): evaluate on the mixed inputs (through ``feature_fn`` if
             given). ``"features"``: evaluate on the mix of the ``features=`` the caller passes
             to the mixer (fit on the same representation); needs ``feature_fn=None``.
@@ -226,31 +215,14 @@ class GenLabel(Relabel):
         labels = yt.to(device="cpu", dtype=torch.int64)
         if num_classes is not None:
             num_classes = check_int(owner, "num_classes", num_classes, low=2)
-        low, high = int(labels.min()), int(labels.max())
-        classes_total = num_classes if num_classes is not None else high + 1
-        if low < 0 or high >= classes_total:
-            fail(owner, f"class labels in [0, {classes_total - 1}]", low if low < 0 else high)
         feats = self._features_at_fit(xt)  # (N, D) float64 on the CPU
-        if not bool(torch.isfinite(feats).all()):
-            fail(owner, "finite x (and features)", "NaN or infinite values")
-        present = torch.unique(labels)  # sorted
-        if present.numel() < 2:
-            fail(owner, "labels of at least 2 classes", f"only class {int(present[0])}")
-        gen = generator if generator is not None else torch.Generator().manual_seed(0)
         self._state = fit_densities(
-            feats, labels, present, num_classes=classes_total, density=self.density,
-            tol=self.tol, factor=self._factor, max_samples=self.max_samples, generator=gen,
+            feats, labels, num_classes=num_classes, density=self.density, tol=self.tol,
+            bandwidth=self.bandwidth, max_samples=self.max_samples, generator=generator,
             owner=owner,
         )  # fmt: skip
         self._cache.clear()
         return self
-
-    def _factor(self, n: int, dim: int) -> float:
-        if self.bandwidth == "scott":
-            return float(n ** (-1.0 / (dim + 4)))
-        if self.bandwidth == "silverman":
-            return float((n * (dim + 2) / 4.0) ** (-1.0 / (dim + 4)))
-        return float(self.bandwidth)
 
     def _features_at_fit(self, x: Tensor) -> Tensor:
         if self.feature_fn is None:

@@ -76,13 +76,15 @@ def mix(x: Tensor, index: Tensor, lam: Tensor | float, *, out: Tensor | None = N
     kept = [i for i, (j, w) in enumerate(zip(partners, weights, strict=True)) if j == i or w == 1]
     if len(kept) == x.shape[0]:  # nothing to mix
         return x.clone() if out is None else out.copy_(x)
-    if x.device.type == "cpu" and math.prod(x.shape[1:]) >= _ROW_LOOP_MIN and not _needs_grad(x):
-        # Large CPU rows: one fused pass per row straight into the output, so the batch is
-        # read once and written once (the gather + in-place lerp below touches it twice).
+    if _row_path(x):
+        # Large CPU rows: one fused pass per row straight into the output, rows visited along
+        # the partner chains (i, then index[i], ...), so the partner a row reads is the row
+        # computed next, still in the cache: the batch is read about once and written once.
         if out is None:
             out = torch.empty_like(x)
         rows, out_rows = x.unbind(0), out.unbind(0)
-        for i, (j, w) in enumerate(zip(partners, weights, strict=True)):
+        for i in _chain_order(partners):
+            j, w = partners[i], weights[i]
             if j == i or w == 1:
                 out_rows[i].copy_(rows[i])
             else:
@@ -152,6 +154,24 @@ def _check_out(owner: str, out: object, x: Tensor) -> None:
 
 
 _ROW_LOOP_MIN = 1 << 15  # elements per sample from which the per-row CPU path wins
+
+
+def _row_path(x: Tensor) -> bool:
+    return x.device.type == "cpu" and math.prod(x.shape[1:]) >= _ROW_LOOP_MIN and not _needs_grad(x)
+
+
+def _chain_order(partners: list[int]) -> list[int]:
+    """Every row once, each followed by its partner where possible (cycles and chains of the
+    partner map), so a row's partner is the next row visited."""
+    seen = [False] * len(partners)
+    order = []
+    for start in range(len(partners)):
+        i = start
+        while not seen[i]:
+            seen[i] = True
+            order.append(i)
+            i = partners[i]
+    return order
 
 
 def _needs_grad(x: Tensor) -> bool:
@@ -337,6 +357,16 @@ def cutmix(x: Tensor, index: Tensor, box: Tensor, *, out: Tensor | None = None) 
     check_index("cutmix", index, x.shape[0])
     if out is not None:
         _check_out("cutmix", out, x)
+    if box.shape[0] == 1 and _row_path(x):  # one box, large CPU rows: row by row, as in mix()
+        region = (slice(None), *(slice(a, b) for a, b in box.tolist()[0]))  # within one row
+        out = torch.empty_like(x) if out is None else out
+        rows, out_rows = x.unbind(0), out.unbind(0)
+        partners = index.tolist()
+        for i in _chain_order(partners):
+            out_rows[i].copy_(rows[i])
+            if partners[i] != i:
+                out_rows[i][region].copy_(rows[partners[i]][region])
+        return out
     index = index.to(x.device, non_blocking=True)
     if box.shape[0] == 1:  # one box for the batch: gather only the box region of the partners
         region = (slice(None), slice(None), *(slice(a, b) for a, b in box.tolist()[0]))

@@ -29,7 +29,7 @@ from mixkit._params import (
 )
 from mixkit._relabel import Relabel
 from mixkit._schedules import Schedule
-from mixkit._state import Clock, Seeded, eager
+from mixkit._state import Clock, Clocked, Seeded, eager
 from mixkit._targets import TASKS, Task, check_labels, dense_targets, mixed_targets
 from mixkit._terms import LossTerm
 from mixkit._weighting import Weighting
@@ -48,7 +48,7 @@ SLOTS: dict[str, type] = {
 }
 
 
-class Mixer(Seeded):
+class Mixer(Seeded, Clocked):
     """A mixer: the template plus its strategies. See :class:`mixkit.MixUp` for the arguments.
 
     A call ``mixer(x, y)`` validates the batch, draws :class:`mixkit.MixParams` from the mixer's
@@ -115,24 +115,6 @@ class Mixer(Seeded):
             term.attach(owner, self)
 
     # -- progress and state ----------------------------------------------------------------
-
-    @property
-    def epoch(self) -> int:
-        """The epoch the schedule sees (set with :meth:`set_epoch`)."""
-        return self._clock.epoch
-
-    @property
-    def step(self) -> int:
-        """The global step the schedule sees: training calls so far, or :meth:`set_step`."""
-        return self._clock.step
-
-    def set_epoch(self, epoch: int) -> None:
-        """Tell the mixer the current epoch (for schedules), like ``DistributedSampler``."""
-        self._clock.epoch = check_int(f"{type(self).__name__}.set_epoch", "epoch", epoch, low=0)
-
-    def set_step(self, step: int) -> None:
-        """Set the global step (otherwise each training call counts one step)."""
-        self._clock.step = check_int(f"{type(self).__name__}.set_step", "step", step, low=0)
 
     def report(self, value: float) -> None:
         """Report a clean validation metric to the schedule (drives :class:`AutoSwitch`)."""

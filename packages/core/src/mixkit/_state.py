@@ -9,17 +9,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
 import torch
 from torch import nn
 
-from mixkit.validation import check_generator, check_int
+from mixkit.validation import check_generator, check_int, fail
 
 __all__ = [
     "Clock",
+    "Clocked",
     "Seeded",
     "Seeding",
     "default_generator",
@@ -53,6 +54,7 @@ def eager(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return run
 
 
+@eager
 def derive_seed(*parts: int) -> int:
     """A 63-bit seed from integers: the same on every Python, process and platform (BLAKE2b).
 
@@ -76,6 +78,31 @@ class Clock:
 
     epoch: int = 0
     step: int = 0
+
+
+class Clocked:
+    """The epoch and global step a mixer's schedule reads (a mixin of :class:`mixkit.Mixer`,
+    whose ``__init__`` sets ``self._clock = Clock()``)."""
+
+    _clock: Clock
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the schedule sees (set with :meth:`set_epoch`)."""
+        return self._clock.epoch
+
+    @property
+    def step(self) -> int:
+        """The global step the schedule sees: training calls so far, or :meth:`set_step`."""
+        return self._clock.step
+
+    def set_epoch(self, epoch: int) -> None:
+        """Tell the mixer the current epoch (for schedules), like ``DistributedSampler``."""
+        self._clock.epoch = check_int(f"{type(self).__name__}.set_epoch", "epoch", epoch, low=0)
+
+    def set_step(self, step: int) -> None:
+        """Set the global step (otherwise each training call counts one step)."""
+        self._clock.step = check_int(f"{type(self).__name__}.set_step", "step", step, low=0)
 
 
 class Seeding:
@@ -135,8 +162,16 @@ class Seeded(nn.Module):
         return {**self._seeding.state(), **self._extra_state()}
 
     def set_extra_state(self, state: Any) -> None:
+        expected = set(self.get_extra_state())
+        if not isinstance(state, Mapping) or set(state) != expected:
+            got = f"keys {sorted(state)}" if isinstance(state, Mapping) else type(state).__name__
+            fail(
+                f"{type(self).__name__}.load_state_dict",
+                f"the state of a {type(self).__name__} like this one (keys {sorted(expected)})",
+                got,
+            )
         self._load_extra_state(state)
-        self._seeding.load(state)
+        self._seeding.load(dict(state))
 
     def _extra_state(self) -> dict[str, Any]:
         return {}
@@ -164,6 +199,7 @@ def generators(module: nn.Module) -> list[torch.Generator]:
     return found
 
 
+@eager
 def reseed(module: nn.Module, *parts: int) -> None:
     """Seed every generator of ``module``: the i-th gets ``derive_seed(*parts, i)``.
 

@@ -31,6 +31,8 @@ from mixkit._local import knn_weights, partner_distances, smooth_weights, thresh
 from mixkit._losses import (
     FORMS,
     REDUCTIONS,
+    Form,
+    Reduction,
     binary_cross_entropy,
     pair_cross_entropy,
     reduce_loss,
@@ -43,6 +45,8 @@ from mixkit._transport import chunk_costs, ot_match
 __all__ = [
     "FORMS",
     "REDUCTIONS",
+    "Form",
+    "Reduction",
     "binary_cross_entropy",
     "box_fraction",
     "chunk_costs",
