@@ -26,7 +26,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv, global_add_pool
 
 import mixkit
-from mixkit_pyg import FGWMixUp, GMixup, PooledMix, load_tu_dataset, motif_graphs
+from mixkit_pyg import FGWMixUp, GMixUp, PooledMix, load_tu_dataset, motif_graphs
 
 
 def graphs() -> tuple[list[Data], str]:
@@ -118,17 +118,17 @@ def main() -> None:
             opt.step()
 
     def gmixup() -> None:
-        gm = GMixup(generator=torch.Generator().manual_seed(0)).fit(train)
+        gm = GMixUp(generator=torch.Generator().manual_seed(0)).fit(train)
         gm.augment(round(0.15 * len(train)))
 
     medians, runs = repeated_medians(
-        {"GIN epoch": epoch, "GMixup fit + augment": gmixup},
+        {"GIN epoch": epoch, "GMixUp fit + augment": gmixup},
         rounds=max(3, args.rounds // 4),
         repeats=args.repeats,
         warmup=1,
     )
     report(f"gmixup {name} 170 graphs", medians, as_json=args.json)
-    ratios["gmixup: fit+augment / epoch"] = ratio(runs, "GMixup fit + augment", "GIN epoch")
+    ratios["gmixup: fit+augment / epoch"] = ratio(runs, "GMixUp fit + augment", "GIN epoch")
     if not args.json:
         print()
         for key, value in ratios.items():

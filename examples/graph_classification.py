@@ -7,7 +7,7 @@ Methods (same folds, same initialisation per fold):
 * FGW mixup: input-level mixing of graphs aligned by fused Gromov-Wasserstein
   (``mixkit_pyg.FGWMixUp``; the GIN layers use the mixed edge weights);
 * G-Mixup: class graphons mixed and sampled into extra training graphs
-  (``mixkit_pyg.GMixupDataset``, the authors' defaults);
+  (``mixkit_pyg.GMixUpDataset``, the authors' defaults);
 * k-mixup on pooled embeddings (a core seed method: ``mixkit.KMixUp`` in ``PooledMix``).
 
 The three mixup methods draw lam from Beta(0.2, 0.2) (``--alpha``): with alpha = 1 the
@@ -46,7 +46,7 @@ from torch_geometric.utils import scatter
 
 import mixkit
 from mixkit.functional import soft_cross_entropy
-from mixkit_pyg import FGWMixUp, GMixup, GMixupDataset, PooledMix, load_tu_dataset, motif_graphs
+from mixkit_pyg import FGWMixUp, GMixUp, GMixUpDataset, PooledMix, load_tu_dataset, motif_graphs
 
 METHODS = ("ERM", "MixUp (pooled)", "FGW mixup", "G-Mixup", "k-mixup (pooled)")
 
@@ -158,7 +158,7 @@ def train_fold(
     loss_fn: Callable[[Tensor, Batch, mixkit.Mixed | None], Tensor]
     if method == "G-Mixup":
         plain = [Data(x=g.x, edge_index=g.edge_index, y=g.y) for g in train]
-        data: Dataset[Data] | list[Data] = GMixupDataset(plain, GMixup(generator=gen))
+        data: Dataset[Data] | list[Data] = GMixUpDataset(plain, GMixUp(generator=gen))
 
         def loss_fn(logits: Tensor, b: Batch, mixed: mixkit.Mixed | None) -> Tensor:
             return soft_cross_entropy(logits, b.y).mean()  # one-hot and soft rows (B, C)

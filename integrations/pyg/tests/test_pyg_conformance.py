@@ -7,20 +7,21 @@ embeddings, which is what :class:`mixkit_pyg.PooledMix` mixes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 import torch
 from torch import Tensor, nn
-from torch_geometric.data import Batch
+from torch_geometric.data import Batch, Data
 from torch_geometric.nn import global_add_pool, global_mean_pool
-from torch_geometric.utils import scatter
+from torch_geometric.utils import scatter, to_dense_batch
 
 import mixkit
 from mixkit import CutMix, MixUp, RandomChoice
 from mixkit.testing import MixerCase, check_mixer, parametrize_with_checks, run_check
-from mixkit_pyg import FGWMixUp, PooledMix, motif_graphs
+from mixkit_pyg import FGWMixUp, FGWOp, PooledMix, motif_graphs
 
 GRAPHS = motif_graphs(
     24, motifs=("house", "cycle", "grid"), generator=torch.Generator().manual_seed(3)
@@ -59,6 +60,39 @@ def pooled_regression(g: torch.Generator) -> tuple[Tensor, Tensor]:
 def node_sets(g: torch.Generator) -> tuple[Tensor, Tensor]:
     """Dense ``(B, N, F)`` node sets (edgeless graphs): FGWMixUp's tensor input."""
     return torch.randn(6, 5, 4, generator=g), torch.randint(0, 3, (6,), generator=g)
+
+
+class AsGraphs(mixkit.MixerWrapper):
+    """The suite on FGW's ``Batch`` path: node sets ``(B, N, F)`` become a ``Batch`` of
+    N-node rings, and the mixed graphs (they keep N nodes) are read back as ``(B, N, F)``."""
+
+    @staticmethod
+    def graphs(x: Tensor) -> Batch:
+        n = torch.arange(x.shape[1])
+        ring = torch.stack([n, (n + 1) % x.shape[1]])
+        ring = torch.cat([ring, ring.flip(0)], dim=1).to(x.device)
+        return Batch.from_data_list([Data(x=nodes, edge_index=ring) for nodes in x])
+
+    @staticmethod
+    def dense(out: mixkit.Mixed, x: Tensor) -> mixkit.Mixed:
+        if not out.applied:
+            assert out.inputs is out.source  # the caller's Batch: stand x in for it
+            return dataclasses.replace(out, inputs=x, source=x)
+        assert isinstance(out.inputs, Batch) and torch.equal(out.inputs.y, out.targets)
+        nodes, _ = to_dense_batch(out.inputs.x, out.inputs.batch)
+        return dataclasses.replace(out, inputs=nodes, source=x)
+
+    def forward(self, x: Tensor, y: Tensor | None = None, **kwargs: Any) -> mixkit.Mixed:
+        return self.dense(self.mixer(self.graphs(x), y, **kwargs), x)
+
+    def draw(self, x: Tensor, **kwargs: Any) -> mixkit.MixParams:
+        params: mixkit.MixParams = self.mixer.draw(self.graphs(x), **kwargs)
+        return params
+
+    def mix(
+        self, x: Tensor, y: Tensor | None, params: mixkit.MixParams, **kwargs: Any
+    ) -> mixkit.Mixed:
+        return self.dense(self.mixer.mix(self.graphs(x), y, params, **kwargs), x)
 
 
 class NearestPairing(mixkit.Pairing):
@@ -189,6 +223,44 @@ CASES = [
         lambda g: FGWMixUp(mode="pair", p=0.7, num_classes=3, generator=g),
         node_sets,
         expected_failures={"convex_combination": CONVEX},
+    ),
+    MixerCase(
+        "fgw-op-in-a-plain-mixer",
+        lambda g: mixkit.Mixer(op=FGWOp(fgw_alpha=0.2), num_classes=3, generator=g),
+        node_sets,
+        expected_failures={"convex_combination": CONVEX},
+    ),
+    MixerCase(
+        "fgw-node-sets-mixupe-term",
+        lambda g: FGWMixUp(num_classes=3, term=mixkit.MixupETerm(eta=0.5), generator=g),
+        node_sets,
+        expected_failures={"convex_combination": CONVEX},
+    ),
+    MixerCase(
+        "fgw-graphs",
+        lambda g: AsGraphs(FGWMixUp(num_classes=3, generator=g)),
+        node_sets,
+        expected_failures={"convex_combination": CONVEX},
+    ),
+    MixerCase(
+        "fgw-graphs-elem-composed",
+        lambda g: AsGraphs(
+            FGWMixUp(
+                mode="elem",
+                structure="shortest_path",
+                label_smoothing=0.1,
+                num_classes=3,
+                weighting=DistanceWeights(),
+                relabel=SharpenRelabel(),
+                generator=g,
+            )
+        ),
+        node_sets,
+        expected_failures={"convex_combination": CONVEX},
+    ),
+    _pooled_case(
+        "pooled-mixupe",
+        lambda g: mixkit.MixUpE(eta=0.5, num_classes=3, generator=g),
     ),
 ]
 

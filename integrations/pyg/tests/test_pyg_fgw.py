@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.utils import scatter
 
 import mixkit
-from mixkit_pyg import FGWMixUp, motif_graphs
+from mixkit_pyg import FGWMixUp, FGWOp, motif_graphs
 from mixkit_pyg import functional as G
 
 
@@ -341,79 +340,52 @@ def test_repr() -> None:
     )
 
 
-# -- errors -------------------------------------------------------------------------------
-
-
-def test_errors() -> None:
-    m = mixer()
-    empty = Data(
-        x=torch.zeros(0, 2), edge_index=torch.zeros(2, 0, dtype=torch.long), y=torch.tensor([0])
-    )
-    plain = [Data(x=g.x, edge_index=g.edge_index, y=g.y) for g in odd_batch().to_data_list()]
-    bad = Batch.from_data_list([*plain[:2], empty])
-    with pytest.raises(
-        ValueError,
-        match=re.escape(
-            "FGWMixUp: expected graphs with at least one node, got graph 2 with 0 nodes"
-        ),
-    ):
-        m(bad)
-    with pytest.raises(
-        TypeError, match="FGWMixUp: expected a torch_geometric Batch of graphs or a dense"
-    ):
-        m([Data()], torch.tensor([0]))
-    with pytest.raises(
-        ValueError, match=r"expected a torch_geometric Batch of graphs or a dense \(B, N, F\)"
-    ):
-        m(torch.zeros(4, 3), torch.tensor([0, 1, 0, 1]))
-    no_x = Batch.from_data_list(
-        [Data(edge_index=torch.zeros(2, 0, dtype=torch.long), num_nodes=3, y=torch.tensor([0]))]
-    )
-    with pytest.raises(
-        ValueError, match=r"FGWMixUp: expected graphs with node features x .* got x=None"
-    ):
-        m(no_x)
-    int_x = Batch.from_data_list(
-        [
-            Data(
-                x=torch.zeros(3, 1, dtype=torch.long),
-                edge_index=torch.zeros(2, 0, dtype=torch.long),
-                y=torch.tensor([0]),
-            )
-        ]
-    )
-    with pytest.raises(ValueError, match="FGWMixUp: expected node features x as a floating"):
-        m(int_x)
+def test_the_preset_is_the_template_with_the_fgw_op_in_its_slot() -> None:
     batch = odd_batch()
-    with pytest.raises(
-        ValueError, match=re.escape("FGWMixUp: expected y with one entry per graph (4 graphs;")
-    ):
-        m(batch, torch.zeros(batch.num_nodes, dtype=torch.long))
-    del batch.y
-    with pytest.raises(
-        ValueError,
-        match=re.escape("FGWMixUp: expected y, or a Batch that carries graph labels y, got y=None"),
-    ):
-        m(batch)
-    with pytest.raises(
-        ValueError, match=re.escape("FGWMixUp: expected fgw_alpha in [0, 1], got 1.5")
-    ):
-        FGWMixUp(fgw_alpha=1.5)
-    with pytest.raises(
-        ValueError,
-        match=re.escape(
-            "FGWMixUp: expected structure to be one of 'adjacency' | 'shortest_path', got 'sp'"
-        ),
-    ):
-        FGWMixUp(structure="sp")  # type: ignore[arg-type]
-    with pytest.raises(
-        ValueError, match=re.escape("FGWMixUp: expected edge_threshold >= 0, got -1.0")
-    ):
-        FGWMixUp(edge_threshold=-1.0)
-    with pytest.raises(ValueError, match=re.escape("FGWMixUp: expected max_iter >= 1, got 0")):
-        FGWMixUp(max_iter=0)
-    with pytest.raises(ValueError, match=re.escape("FGWMixUp: expected tol > 0, got 0.0")):
-        FGWMixUp(tol=0.0)
+    preset = mixer(mode="elem", fgw_alpha=0.3, structure="shortest_path")
+    plain = mixkit.Mixer(
+        mode="elem",
+        num_classes=2,
+        op=FGWOp(fgw_alpha=0.3, structure="shortest_path"),
+        generator=torch.Generator().manual_seed(0),
+    )
+    a, b = preset(batch), plain(batch)
+    for name in ("x", "edge_index", "edge_weight", "edge_attr", "y"):
+        assert torch.equal(getattr(a.inputs, name), getattr(b.inputs, name)), name
+    assert isinstance(preset.op, FGWOp) and preset.strategies()["op"] is preset.op
+    assert (preset.fgw_alpha, preset.structure, preset.max_iter) == (0.3, "shortest_path", 1000)
+    assert repr(plain.op) == (
+        "FGWOp(fgw_alpha=0.3, structure='shortest_path', edge_threshold=1e-06, max_iter=1000, "
+        "tol=1e-06)"
+    )
+    assert "op=FGWOp(fgw_alpha=0.3" in repr(plain)  # the plain mixer shows its op
+
+
+def test_another_preset_takes_the_fgw_op() -> None:
+    # k-mixup's optimal-transport pairing on the mean node features, FGW mixing of the pairs
+    batch = Batch.from_data_list(motif_graphs(8, generator=torch.Generator().manual_seed(7)))
+    kmix = mixkit.KMixUp(k=8, num_classes=2, op=FGWOp(), generator=torch.Generator().manual_seed(0))
+    out = kmix(batch)
+    assert isinstance(out.inputs, Batch) and out.inputs.num_graphs == 8
+    torch.testing.assert_close(out.inputs.y, out.targets)
+    lam = out.lam[:, None]
+    means = scatter(batch.x, batch.batch, reduce="mean")
+    mixed_means = scatter(out.inputs.x, out.inputs.batch, reduce="mean")
+    torch.testing.assert_close(mixed_means, lam * means + (1 - lam) * means[out.index])
+
+
+def test_the_final_targets_are_the_new_batch_labels() -> None:
+    # label smoothing: y holds the smoothed mixed targets; unmixed graphs come back as they were
+    batch = odd_batch()
+    m = mixer(label_smoothing=0.2, mode="elem")
+    params = m.draw(batch).replace(index=torch.tensor([1, 0, 2, 2]), lam=torch.full((4,), 0.6))
+    out = m.mix(batch, None, params)
+    assert torch.equal(out.inputs.y, out.targets)
+    assert [g.y.shape for g in out.inputs.to_data_list()] == [(1, 2)] * 4
+    smooth = torch.eye(2)[batch.y] * 0.8 + 0.1
+    torch.testing.assert_close(out.targets[2], smooth[2])
+    assert out.source is batch and torch.equal(out.inputs.y[:2], out.targets[:2])
+    assert out.inputs.y is not batch.y and torch.equal(batch.y, odd_batch().y)
 
 
 def test_labels_of_shape_n_by_one_are_squeezed() -> None:

@@ -10,7 +10,7 @@ from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
 from mixkit.functional import soft_cross_entropy
-from mixkit_pyg import GMixup, GMixupDataset, Graphon, motif_graphs
+from mixkit_pyg import GMixUp, GMixUpDataset, Graphon, motif_graphs
 from mixkit_pyg import functional as G
 
 
@@ -48,7 +48,7 @@ def test_align_by_degree_sorts_pads_and_crops() -> None:
 
 
 def test_graphons_recover_the_edge_densities_of_each_class() -> None:
-    gm = GMixup(resolution=20, threshold=0.0, generator=torch.Generator().manual_seed(0))
+    gm = GMixUp(resolution=20, threshold=0.0, generator=torch.Generator().manual_seed(0))
     gm.fit(two_er_classes())
     assert sorted(gm.graphons_) == [0, 1] and gm.num_classes_ == 2
     sparse, dense = gm.graphons_[0], gm.graphons_[1]
@@ -61,7 +61,7 @@ def test_graphons_recover_the_edge_densities_of_each_class() -> None:
 
 
 def test_mix_interpolates_graphons_features_and_labels() -> None:
-    gm = GMixup(resolution=20, generator=torch.Generator().manual_seed(0)).fit(two_er_classes())
+    gm = GMixUp(resolution=20, generator=torch.Generator().manual_seed(0)).fit(two_er_classes())
     w, x, y = gm.mix(0, 1, 0.25)
     a, b = gm.graphons_[0], gm.graphons_[1]
     torch.testing.assert_close(w, 0.25 * a.weights + 0.75 * b.weights)
@@ -73,7 +73,7 @@ def test_mix_interpolates_graphons_features_and_labels() -> None:
 
 def test_samples_follow_the_mixed_density_and_are_reproducible() -> None:
     graphs = two_er_classes()
-    gm = GMixup(resolution=20, threshold=0.0, generator=torch.Generator().manual_seed(1))
+    gm = GMixUp(resolution=20, threshold=0.0, generator=torch.Generator().manual_seed(1))
     gm.fit(graphs)
     sampled = gm.sample(40, classes=(0, 1), lam=0.5)
     assert len(sampled) == 40
@@ -82,13 +82,13 @@ def test_samples_follow_the_mixed_density_and_are_reproducible() -> None:
     for s in sampled:
         assert s.y.tolist() == [[0.5, 0.5]] and s.x.shape == (s.num_nodes, 2)
         assert bool((s.edge_index[0] != s.edge_index[1]).all())  # no self-loops
-    again = GMixup(resolution=20, threshold=0.0, generator=torch.Generator().manual_seed(1))
+    again = GMixUp(resolution=20, threshold=0.0, generator=torch.Generator().manual_seed(1))
     twin = again.fit(graphs).sample(40, classes=(0, 1), lam=0.5)
     assert all(torch.equal(a.edge_index, b.edge_index) for a, b in zip(sampled, twin, strict=True))
 
 
 def test_drop_isolated_and_default_lam_range() -> None:
-    gm = GMixup(generator=torch.Generator().manual_seed(2)).fit(two_er_classes(10, 12))
+    gm = GMixUp(generator=torch.Generator().manual_seed(2)).fit(two_er_classes(10, 12))
     assert gm.lam_range == (0.005, 0.01) and gm.graphons_[0].weights.shape == (12, 12)
     for s in gm.sample(10):
         lam = float(s.y.max())
@@ -99,10 +99,10 @@ def test_drop_isolated_and_default_lam_range() -> None:
 
 def test_dataset_trains_with_pyg_dataloader() -> None:
     graphs = motif_graphs(40, generator=torch.Generator().manual_seed(3))
-    gm = GMixup(lam_range=(0.1, 0.2), generator=torch.Generator().manual_seed(3))
-    dataset = GMixupDataset(graphs, gm, ratio=0.25)
+    gm = GMixUp(lam_range=(0.1, 0.2), generator=torch.Generator().manual_seed(3))
+    dataset = GMixUpDataset(graphs, gm, ratio=0.25)
     assert len(dataset.originals) == 40 and len(dataset.synthetic) == 10 and len(dataset) == 50
-    assert repr(dataset) == "GMixupDataset(originals=40, synthetic=10, ratio=0.25)"
+    assert repr(dataset) == "GMixUpDataset(originals=40, synthetic=10, ratio=0.25)"
     batch = next(iter(DataLoader(dataset, batch_size=50)))
     assert batch.y.shape == (50, 2) and batch.x.shape[1] == 9
     torch.testing.assert_close(batch.y.sum(1), torch.ones(50))
@@ -118,11 +118,11 @@ def test_dataset_trains_with_pyg_dataloader() -> None:
 
 
 def test_repr() -> None:
-    assert repr(GMixup()) == (
-        "GMixup(lam_range=(0.005, 0.01), num_mixtures=10, resolution=None, threshold=0.2, "
+    assert repr(GMixUp()) == (
+        "GMixUp(lam_range=(0.005, 0.01), num_mixtures=10, resolution=None, threshold=0.2, "
         "node_features=True, drop_isolated=True)"
     )
-    gm = GMixup(resolution=20).fit(two_er_classes(4))
+    gm = GMixUp(resolution=20).fit(two_er_classes(4))
     assert repr(gm.graphons_[1]) == (
         "Graphon(label=1, resolution=20, features_shape=(20, 2), num_graphs=4)"
     )
@@ -132,37 +132,37 @@ def test_errors() -> None:
     one_class = [g for g in two_er_classes(3) if int(g.y) == 0]
     with pytest.raises(
         ValueError,
-        match=re.escape("GMixup.fit: expected graphs of at least two classes, got classes [0]"),
+        match=re.escape("GMixUp.fit: expected graphs of at least two classes, got classes [0]"),
     ):
-        GMixup().fit(one_class)
+        GMixUp().fit(one_class)
     soft = Data(
         x=torch.zeros(2, 1), edge_index=torch.zeros(2, 0, dtype=torch.long), y=torch.tensor([0.5])
     )
     with pytest.raises(
         ValueError,
         match=re.escape(
-            "GMixup.fit: expected graphs with one integer class label y each, got graph 0"
+            "GMixUp.fit: expected graphs with one integer class label y each, got graph 0"
         ),
     ):
-        GMixup().fit([soft])
+        GMixUp().fit([soft])
     with pytest.raises(
         ValueError,
-        match=re.escape("GMixup.sample: expected a fitted GMixup (call fit(graphs) first)"),
+        match=re.escape("GMixUp.sample: expected a fitted GMixUp (call fit(graphs) first)"),
     ):
-        GMixup().sample(3)
+        GMixUp().sample(3)
     with pytest.raises(
-        ValueError, match=re.escape("GMixup: expected lam_range with low <= high, got (0.5, 0.1)")
+        ValueError, match=re.escape("GMixUp: expected lam_range with low <= high, got (0.5, 0.1)")
     ):
-        GMixup(lam_range=(0.5, 0.1))
+        GMixUp(lam_range=(0.5, 0.1))
     with pytest.raises(
-        ValueError, match=re.escape("GMixup: expected a finite lam_range[1] in [0, 1], got nan")
+        ValueError, match=re.escape("GMixUp: expected a finite lam_range[1] in [0, 1], got nan")
     ):
-        GMixup(lam_range=(0.1, float("nan")))
-    with pytest.raises(ValueError, match=re.escape("GMixup: expected resolution >= 1, got 0")):
-        GMixup(resolution=0)
-    gm = GMixup(resolution=5).fit(two_er_classes(3))
+        GMixUp(lam_range=(0.1, float("nan")))
+    with pytest.raises(ValueError, match=re.escape("GMixUp: expected resolution >= 1, got 0")):
+        GMixUp(resolution=0)
+    gm = GMixUp(resolution=5).fit(two_er_classes(3))
     with pytest.raises(
-        ValueError, match=re.escape("GMixup.mix: expected a fitted class in [0, 1], got 7")
+        ValueError, match=re.escape("GMixUp.mix: expected a fitted class in [0, 1], got 7")
     ):
         gm.mix(0, 7, 0.5)
     mixed_x = two_er_classes(3)
@@ -170,11 +170,11 @@ def test_errors() -> None:
     with pytest.raises(
         ValueError,
         match=re.escape(
-            "GMixup.fit: expected node features x on every graph or on none, got 5 of 6"
+            "GMixUp.fit: expected node features x on every graph or on none, got 5 of 6"
         ),
     ):
-        GMixup().fit(mixed_x)
+        GMixUp().fit(mixed_x)
     with pytest.raises(
-        TypeError, match=re.escape("GMixupDataset: expected gmixup to be a mixkit_pyg.GMixup")
+        TypeError, match=re.escape("GMixUpDataset: expected gmixup to be a mixkit_pyg.GMixUp")
     ):
-        GMixupDataset(two_er_classes(3), object())  # type: ignore[arg-type]
+        GMixUpDataset(two_er_classes(3), object())  # type: ignore[arg-type]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import mixkit
 import mixkit_pyg
 import mixkit_pyg.functional
 
@@ -12,8 +14,9 @@ import mixkit_pyg.functional
 def test_public_names() -> None:
     assert mixkit_pyg.__all__ == [
         "FGWMixUp",
-        "GMixup",
-        "GMixupDataset",
+        "FGWOp",
+        "GMixUp",
+        "GMixUpDataset",
         "Graphon",
         "PooledMix",
         "__version__",
@@ -25,7 +28,23 @@ def test_public_names() -> None:
     ]
     for name in mixkit_pyg.__all__:
         assert hasattr(mixkit_pyg, name), name
-    assert mixkit_pyg.__version__ == "0.1.0"
+    assert mixkit_pyg.__version__ == "0.2.0"
+    assert not hasattr(mixkit_pyg, "GMixup") and not hasattr(mixkit_pyg, "GMixupDataset")
+
+
+def test_core_range_and_version_are_declared() -> None:
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '\nversion = "0.2.0"\n' in text
+    assert '"mixkit>=0.2,<0.3",' in text
+
+
+def test_presets_and_wrappers_are_built_on_the_public_core() -> None:
+    assert issubclass(mixkit_pyg.FGWMixUp, mixkit.Mixer)
+    assert issubclass(mixkit_pyg.FGWOp, mixkit.InputOp)
+    assert issubclass(mixkit_pyg.PooledMix, mixkit.MixerWrapper)
+    # a preset fills slots and shows its own arguments; it never overrides the template
+    for name in ("forward", "draw", "mix"):
+        assert name not in vars(mixkit_pyg.FGWMixUp), name
 
 
 def test_functional_names() -> None:

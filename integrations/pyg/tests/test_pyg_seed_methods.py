@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
+import pytest
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
@@ -97,23 +99,27 @@ def test_genlabel_on_pooled_embeddings_and_on_fgw_graphs() -> None:
 def test_mixupe_with_the_head_as_model_and_with_a_graph_model() -> None:
     g = batch_of()
     net = Net()
-    wrapped = mixkit.MixUpE(
-        mixkit.MixUp(num_classes=2, generator=torch.Generator().manual_seed(3)), eta=0.5
-    )
-    mix = PooledMix(wrapped)
-    mixed = mix(net.embed(g), g.y, batch=g)
+    mixer = mixkit.MixUpE(eta=0.5, num_classes=2, generator=torch.Generator().manual_seed(3))
+    mixed = PooledMix(mixer)(net.embed(g), g.y, batch=g)
     logits = net.head(mixed.inputs)
-    loss = wrapped.loss(net.head, mixed, logits)  # the clean pass: head(pooled embeddings)
-    torch.testing.assert_close(loss, mixed.loss(logits))  # value: the mixup loss
+    loss = mixed.loss(logits, model=net.head)  # the clean pass: head(pooled embeddings)
+    plain = mixkit.mixed_loss(logits, mixed)
+    torch.testing.assert_close(loss, plain)  # value: the mixup loss
     (grad_e,) = torch.autograd.grad(loss, net.lin.weight, retain_graph=True)
-    (grad_m,) = torch.autograd.grad(mixed.loss(logits), net.lin.weight)
+    (grad_m,) = torch.autograd.grad(plain, net.lin.weight)
     assert not torch.allclose(grad_e, grad_m)  # the gradient carries the MixupE term
+    with pytest.raises(ValueError, match=re.escape("Mixed.loss: expected model= (the mixer's")):
+        mixed.loss(logits)
     # input level: mixed.source is the Batch, and a model that takes a Batch does the rest
-    fgw = mixkit.MixUpE(
-        FGWMixUp(num_classes=2, generator=torch.Generator().manual_seed(4)), eta=0.5
+    fgw = FGWMixUp(
+        num_classes=2, term=mixkit.MixupETerm(eta=0.5), generator=torch.Generator().manual_seed(4)
     )
     out = fgw(g, g.y)
-    loss = fgw.loss(net, out)
-    torch.testing.assert_close(loss, out.loss(net(out.inputs)))
-    loss.backward()
-    assert net.lin.weight.grad is not None
+    assert out.source is g and out.term is fgw.term
+    logits = net(out.inputs)
+    loss = out.loss(logits, model=net)
+    plain = mixkit.mixed_loss(logits, out)
+    torch.testing.assert_close(loss, plain)
+    (grad_e,) = torch.autograd.grad(loss, net.lin.weight, retain_graph=True)
+    (grad_m,) = torch.autograd.grad(plain, net.lin.weight)
+    assert not torch.allclose(grad_e, grad_m)

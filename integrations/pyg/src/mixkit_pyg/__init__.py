@@ -5,8 +5,9 @@ PyG's ``DataLoader`` drops any ``collate_fn``, so mixing happens on what it yiel
 * :class:`PooledMix` / :func:`mix_pooled`: any mixkit mixer on pooled graph embeddings
   ``(num_graphs, d)``, between the readout and the head (safe for any node counts);
 * :class:`FGWMixUp`: input-level mixup, partners aligned by fused Gromov-Wasserstein (POT),
-  returning a new ``Batch`` with weighted edges and soft labels;
-* :class:`GMixup` / :class:`GMixupDataset`: class graphons estimated, mixed and sampled into
+  returning a new ``Batch`` with weighted edges and soft labels: the preset of
+  :class:`FGWOp`, the input operation for any :class:`mixkit.Mixer`;
+* :class:`GMixUp` / :class:`GMixUpDataset`: class graphons estimated, mixed and sampled into
   synthetic labelled graphs for the ``DataLoader`` (G-Mixup);
 * :func:`load_tu_dataset` / :func:`motif_graphs`: offline data (MUTAG and Cuneiform from
   grakel's wheel, PyG's motif generators);
@@ -16,15 +17,17 @@ PyG's ``DataLoader`` drops any ``collate_fn``, so mixing happens on what it yiel
 from mixkit_pyg import functional
 from mixkit_pyg._datasets import find_tu_source, load_tu_dataset, motif_graphs
 from mixkit_pyg._fgw import FGWMixUp
-from mixkit_pyg._gmixup import GMixup, GMixupDataset, Graphon
+from mixkit_pyg._fgw_op import FGWOp
+from mixkit_pyg._gmixup import GMixUp, GMixUpDataset, Graphon
 from mixkit_pyg._pooled import PooledMix, mix_pooled
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "FGWMixUp",
-    "GMixup",
-    "GMixupDataset",
+    "FGWOp",
+    "GMixUp",
+    "GMixUpDataset",
     "Graphon",
     "PooledMix",
     "__version__",

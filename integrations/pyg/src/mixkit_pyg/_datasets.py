@@ -25,7 +25,7 @@ from torch_geometric.datasets.motif_generator import CycleMotif, GridMotif, Hous
 from torch_geometric.datasets.motif_generator.base import MotifGenerator
 from torch_geometric.utils import degree
 
-from mixkit_pyg._validation import check_generator, check_int, describe, fail
+from mixkit.validation import check_generator, check_int, describe, fail
 
 __all__ = ["ENV_VAR", "GRAKEL_DATASETS", "find_tu_source", "load_tu_dataset", "motif_graphs"]
 

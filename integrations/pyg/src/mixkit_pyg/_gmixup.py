@@ -26,8 +26,8 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torch_geometric.data import Data
 
-from mixkit_pyg import functional as G
-from mixkit_pyg._validation import (
+import mixkit
+from mixkit.validation import (
     check_bool,
     check_float,
     check_generator,
@@ -35,8 +35,9 @@ from mixkit_pyg._validation import (
     describe,
     fail,
 )
+from mixkit_pyg import functional as G
 
-__all__ = ["GMixup", "GMixupDataset", "Graphon"]
+__all__ = ["GMixUp", "GMixUpDataset", "Graphon"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,12 +65,18 @@ class Graphon:
 
 
 def _graph_label(owner: str, graph: Data, position: int) -> int:
+    """The class of a graph: one integer label ``>= 0``; the graph must have nodes."""
     y = getattr(graph, "y", None)
     if not isinstance(y, Tensor) or y.numel() != 1 or y.is_floating_point():
         fail(
             owner, "graphs with one integer class label y each", f"graph {position}: {describe(y)}"
         )
-    return int(y.reshape(()))
+    label = int(y.reshape(()))
+    if label < 0:
+        fail(owner, "class labels y >= 0 (classes 0 .. C-1)", f"graph {position}: label {label}")
+    if not graph.num_nodes:
+        fail(owner, "graphs with at least one node", f"graph {position} with 0 nodes")
+    return label
 
 
 def _dense_adjacency(graph: Data) -> Tensor:
@@ -80,7 +87,7 @@ def _dense_adjacency(graph: Data) -> Tensor:
     return adj
 
 
-class GMixup:
+class GMixUp:
     """Estimate class graphons, mix them, sample synthetic labelled graphs.
 
     Args:
@@ -97,16 +104,17 @@ class GMixup:
             ``x`` (the authors' script then uses one-hot degrees for every graph).
         drop_isolated: remove nodes left without edges from a sampled graph, as the authors
             do (a graph with no edge at all keeps its nodes).
-        generator: CPU ``torch.Generator`` for every draw (class pairs, lam, edges).
+        generator: CPU ``torch.Generator`` for every draw (class pairs, lam, edges); default
+            :func:`mixkit.default_generator` (seeded from torch's global RNG).
 
     Attributes (after :meth:`fit`):
         graphons_: ``{label: Graphon}``.
         num_classes_: ``max label + 1`` (or the ``num_classes`` given to :meth:`fit`).
 
     Example:
-        >>> gmixup = GMixup(generator=torch.Generator().manual_seed(0)).fit(train_graphs)
+        >>> gmixup = GMixUp(generator=torch.Generator().manual_seed(0)).fit(train_graphs)
         >>> synthetic = gmixup.sample(20)  # 20 graphs, y soft (1, C)
-        >>> loader = DataLoader(GMixupDataset(train_graphs, gmixup, ratio=0.15), batch_size=32)
+        >>> loader = DataLoader(GMixUpDataset(train_graphs, gmixup, ratio=0.15), batch_size=32)
 
     .. note::
         Sampled graphs have no self-loops (the authors' sampler keeps the graphon's diagonal);
@@ -147,20 +155,16 @@ class GMixup:
         self.node_features = check_bool(owner, "node_features", node_features)
         self.drop_isolated = check_bool(owner, "drop_isolated", drop_isolated)
         gen = check_generator(owner, generator)
-        self.generator = (
-            gen
-            if gen is not None
-            else torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
-        )
+        self.generator = gen if gen is not None else mixkit.default_generator()
         self.graphons_: dict[int, Graphon] = {}
         self.num_classes_: int = 0
 
-    def fit(self, graphs: Sequence[Data], *, num_classes: int | None = None) -> GMixup:
+    def fit(self, graphs: Sequence[Data], *, num_classes: int | None = None) -> GMixUp:
         """Estimate one graphon per class from ``graphs`` (a list or a PyG dataset).
 
         Raises:
-            ValueError: fewer than two classes, graphs without one integer label, or
-                node features missing on some graphs while ``node_features=True``.
+            ValueError: fewer than two classes, a graph without one integer label ``>= 0`` or
+                without nodes, node features on some graphs only (``node_features=True``).
         """
         owner = f"{type(self).__name__}.fit"
         if len(graphs) == 0:
@@ -198,7 +202,9 @@ class GMixup:
 
     def _fitted(self, owner: str) -> None:
         if not self.graphons_:
-            fail(owner, "a fitted GMixup (call fit(graphs) first)", "an unfitted one")
+            fail(
+                owner, f"a fitted {type(self).__name__} (call fit(graphs) first)", "an unfitted one"
+            )
 
     def mix(self, a: int, b: int, lam: float) -> tuple[Tensor, Tensor | None, Tensor]:
         """The mixed graphon ``(W, X)`` and soft label ``(1, C)`` of classes ``a`` and ``b``."""
@@ -273,13 +279,13 @@ class GMixup:
 
     def __repr__(self) -> str:
         return (
-            f"GMixup(lam_range={self.lam_range}, num_mixtures={self.num_mixtures}, "
+            f"GMixUp(lam_range={self.lam_range}, num_mixtures={self.num_mixtures}, "
             f"resolution={self.resolution}, threshold={self.threshold}, "
             f"node_features={self.node_features}, drop_isolated={self.drop_isolated})"
         )
 
 
-class GMixupDataset(Dataset[Data]):
+class GMixUpDataset(Dataset[Data]):
     """Training graphs plus G-Mixup synthetic graphs, ready for PyG's ``DataLoader``.
 
     The originals keep ``x`` and ``edge_index`` and get one-hot labels ``y`` ``(1, C)``; the
@@ -290,7 +296,7 @@ class GMixupDataset(Dataset[Data]):
 
     Args:
         graphs: the training graphs (list or PyG dataset), integer labels.
-        gmixup: a :class:`GMixup`; fitted on ``graphs`` here unless already fitted.
+        gmixup: a :class:`GMixUp`; fitted on ``graphs`` here unless already fitted.
         ratio: synthetic graphs as a fraction of ``len(graphs)`` (the authors' ``aug_ratio``,
             0.15).
         num_classes: label width (default: the fitted ``num_classes_``).
@@ -301,22 +307,24 @@ class GMixupDataset(Dataset[Data]):
     def __init__(
         self,
         graphs: Sequence[Data],
-        gmixup: GMixup,
+        gmixup: GMixUp,
         *,
         ratio: float = 0.15,
         num_classes: int | None = None,
     ) -> None:
         owner = type(self).__name__
-        if not isinstance(gmixup, GMixup):
-            fail(owner, "gmixup to be a mixkit_pyg.GMixup", describe(gmixup), type_error=True)
+        if not isinstance(gmixup, GMixUp):
+            fail(owner, "gmixup to be a mixkit_pyg.GMixUp", describe(gmixup), type_error=True)
         self.ratio = check_float(owner, "ratio", ratio, low=0.0)
         self.gmixup = gmixup if gmixup.graphons_ else gmixup.fit(graphs, num_classes=num_classes)
         classes = num_classes or gmixup.num_classes_
         if classes != gmixup.num_classes_:
-            fail(owner, f"num_classes {gmixup.num_classes_} (the fitted GMixup's)", classes)
+            fail(owner, f"num_classes {gmixup.num_classes_} (the fitted GMixUp's)", classes)
         self.originals = []
         for position, graph in enumerate(graphs):
             label = _graph_label(owner, graph, position)
+            if label >= classes:
+                fail(owner, f"labels < num_classes ({classes})", f"graph {position}: label {label}")
             y = torch.zeros(1, classes)
             y[0, label] = 1.0
             clean = Data(edge_index=graph.edge_index, y=y, num_nodes=int(graph.num_nodes))
@@ -327,7 +335,7 @@ class GMixupDataset(Dataset[Data]):
         self.resample()
 
     def resample(self) -> None:
-        """Draw a fresh set of synthetic graphs (from the GMixup's generator)."""
+        """Draw a fresh set of synthetic graphs (from the GMixUp's generator)."""
         self.synthetic = self.gmixup.augment(round(self.ratio * len(self.originals)))
 
     def __len__(self) -> int:
@@ -339,6 +347,6 @@ class GMixupDataset(Dataset[Data]):
 
     def __repr__(self) -> str:
         return (
-            f"GMixupDataset(originals={len(self.originals)}, synthetic={len(self.synthetic)}, "
+            f"GMixUpDataset(originals={len(self.originals)}, synthetic={len(self.synthetic)}, "
             f"ratio={self.ratio})"
         )

@@ -20,10 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from torch import Tensor, nn
+from torch_geometric.data import Batch
 
+import mixkit
 from mixkit import Mixed, MixParams
-from mixkit._wrapper import MixerWrapper
-from mixkit_pyg._validation import describe, fail, graph_labels, shape_str
+from mixkit.validation import describe, fail, shape_str
+from mixkit_pyg._validation import check_nonempty_graphs, graph_labels
 
 __all__ = ["PooledMix", "mix_pooled"]
 
@@ -64,12 +66,18 @@ def _check_embeddings(owner: str, h: object, num_graphs: int | None) -> Tensor:
 
 
 def _num_graphs(owner: str, batch: object) -> int | None:
+    """The graphs of the batch the embeddings came from; none of them may be empty."""
     if batch is None:
         return None
-    count = getattr(batch, "num_graphs", None)
-    if not isinstance(count, int):
+    if not isinstance(batch, Batch):
         fail(owner, "batch to be a torch_geometric Batch or None", describe(batch), type_error=True)
-    return count
+    check_nonempty_graphs(
+        owner,
+        batch,
+        "graphs with at least one node (an empty graph has no pooled embedding: global_*_pool "
+        "gives it a row of zeros, or no row when it is last; drop empty graphs from the data)",
+    )
+    return int(batch.num_graphs)
 
 
 def mix_pooled(
@@ -90,7 +98,8 @@ def mix_pooled(
         y: graph labels, one per graph: ``(num_graphs,)`` int, ``(num_graphs, 1)`` int
             (squeezed), ``(num_graphs, C)`` soft / multi-hot, or regression values.
         batch: the PyG ``Batch`` the embeddings came from; when given, ``h`` must have
-            ``batch.num_graphs`` rows (catches node embeddings passed by mistake).
+            ``batch.num_graphs`` rows (catches node embeddings passed by mistake) and no
+            graph may be empty (its pooled row would be made up).
         features: ``(num_graphs, ...)`` representation for pairings / weightings /
             relabelling; default ``h`` itself (detached).
 
@@ -98,8 +107,8 @@ def mix_pooled(
         :class:`mixkit.Mixed`; ``inputs`` are the mixed embeddings to feed to the head.
 
     Raises:
-        TypeError / ValueError: a non-mixer, ``h`` not 2-D or not one row per graph, ``y`` not
-            one entry per graph (plus the mixer's own checks).
+        TypeError / ValueError: a non-mixer, ``h`` not 2-D or not one row per graph, an empty
+            graph in ``batch``, ``y`` not one entry per graph (plus the mixer's own checks).
 
     Example:
         >>> mixer = mixkit.MixUp(alpha=0.2, num_classes=2)
@@ -119,7 +128,7 @@ def mix_pooled(
     return out
 
 
-class PooledMix(MixerWrapper):
+class PooledMix(mixkit.MixerWrapper):
     """A module to drop between the readout and the head: mixes pooled graph embeddings.
 
     Registered inside the model, it follows the model's mode: ``model.train()`` mixes,
@@ -145,14 +154,13 @@ class PooledMix(MixerWrapper):
         loss = mixed.loss(logits)  # pair-form cross-entropy on the mixed targets
 
     .. note::
-        With MixupE, the "model" whose clean forward it needs is the head: pass
-        ``model.head`` (``mixed.source`` holds the clean pooled embeddings).
+        With MixupE (``mixkit.MixUpE`` or ``term=mixkit.MixupETerm()``) the clean pass runs on
+        the pooled embeddings (``mixed.source``): ``mixed.loss(logits, model=model.head)``.
     """
 
     def __init__(self, mixer: nn.Module) -> None:
-        super().__init__()
         _check_mixer(type(self).__name__, mixer)
-        self.mixer = mixer
+        super().__init__(mixer)
 
     def forward(  # type: ignore[override]  # the embeddings keep their name h (mix_pooled's)
         self,
@@ -175,23 +183,26 @@ class PooledMix(MixerWrapper):
         *,
         lam: float | None = None,
         features: Tensor | None = None,
+        batch: object | None = None,
         **kwargs: Any,
     ) -> MixParams:
         """Draw parameters for ``x`` ``(num_graphs, d)`` (the wrapped mixer's ``draw``)."""
-        x = _check_embeddings(type(self).__name__, x, None)
+        owner = type(self).__name__
+        x = _check_embeddings(owner, x, _num_graphs(owner, batch))
         return super().draw(x, lam=lam, features=features, **kwargs)
 
     def mix(
         self,
         x: Tensor,
-        y: Tensor,
+        y: Tensor | None,
         params: MixParams,
         *,
         features: Tensor | None = None,
+        batch: object | None = None,
         **kwargs: Any,
     ) -> Mixed:
         """Apply drawn parameters (the wrapped mixer's ``mix``)."""
         owner = type(self).__name__
-        x = _check_embeddings(owner, x, None)
+        x = _check_embeddings(owner, x, _num_graphs(owner, batch))
         y = graph_labels(owner, y, x.shape[0])
         return super().mix(x, y, params, features=features, **kwargs)
