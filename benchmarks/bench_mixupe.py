@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as TF
@@ -36,25 +37,33 @@ def small_cnn() -> nn.Module:
 def make_step(
     method: str, x: torch.Tensor, y: torch.Tensor, seed: int
 ) -> Callable[[], torch.Tensor]:
-    """A closure running one training step of a fresh model with ``method``."""
+    """A closure running one training step of a fresh model with ``method``.
+
+    Every mixing method gets a mixer with the same seed (the same draws); MixupE is the preset
+    ``MixUpE`` (MixUp with ``MixupETerm``), whose loss ``mixed.loss(logits, model=model)`` adds
+    the term, the one loss path of every mixer.
+    """
     torch.manual_seed(seed)
     model = small_cnn()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    mixup = mixkit.MixUp(alpha=1.0, num_classes=10, generator=torch.Generator().manual_seed(seed))
-    wrapper = {
-        "MixUpE v3": lambda: mixkit.MixUpE(mixup),
-        "MixUpE v1": lambda: mixkit.MixUpE(mixup, version=1, x_bar=x.mean(dim=0)),
-    }.get(method, lambda: None)()
+    common: dict[str, Any] = {
+        "alpha": 1.0,
+        "num_classes": 10,
+        "generator": torch.Generator().manual_seed(seed),
+    }
+    mixer = {
+        "ERM": lambda: None,
+        "MixUp": lambda: mixkit.MixUp(**common),
+        "MixUpE v3": lambda: mixkit.MixUpE(**common),
+        "MixUpE v1": lambda: mixkit.MixUpE(version=1, x_bar=x.mean(dim=0), **common),
+    }[method]()
 
     def step() -> torch.Tensor:
-        if method == "ERM":
+        if mixer is None:
             loss = TF.cross_entropy(model(x), y)
-        elif wrapper is None:
-            mixed = mixup(x, y)
-            loss = mixed.loss(model(mixed.inputs))
         else:
-            mixed = wrapper(x, y)
-            loss = wrapper.loss(model, mixed)
+            mixed = mixer(x, y)
+            loss = mixed.loss(model(mixed.inputs), model=model)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

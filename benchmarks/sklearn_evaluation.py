@@ -104,7 +104,7 @@ def methods(alpha: float) -> tuple[list[Method], list[str]]:
             Method(
                 "MixupE",
                 lambda d: None,  # the extra term needs a model's gradient: MLP only
-                lambda d: mixkit.MixUpE(mixup(), eta=1e-3, tau=1.0, version=3),
+                lambda d: mixkit.MixUpE(alpha=alpha, mode="elem", eta=1e-3, tau=1.0, version=3),
                 "version 3, eta=1e-3, tau=1.0 (MLP only: needs the model's gradient)",
             )
         )

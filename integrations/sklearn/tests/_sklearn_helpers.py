@@ -1,9 +1,9 @@
 """Stand-ins for the composition axes (the seed methods' contracts), and recording estimators.
 
 Small, deterministic implementations of :class:`mixkit.Pairing`, :class:`mixkit.Weighting`,
-:class:`mixkit.Relabel` (with a ``fit`` like GenLabel's) and of a wrapper that adds a loss term
-(MixupE's ``loss(model, mixed, logits)``): the integration is tested against the contracts,
-so the seed methods work through it whatever their internals.
+:class:`mixkit.Relabel` (with a ``fit`` like GenLabel's) and :class:`mixkit.LossTerm` (an extra
+loss term that runs the model on the clean batch, as MixupE's does): the integration is tested
+against the contracts, so the seed methods work through it whatever their internals.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression, Ridge
-from torch import Tensor, nn
+from torch import Tensor
 
 import mixkit
 from mixkit import Mixed
@@ -73,33 +73,37 @@ class UniformRelabel(mixkit.Relabel):
         return "UniformRelabel()"
 
 
-class ExtraLoss(nn.Module):
-    """A wrapper with an extra loss term, MixupE-style: ``loss(model, mixed, logits)``.
+class CleanPenalty(mixkit.LossTerm):
+    """An extra loss term, MixupE-style: ``loss + scale * mean(model(mixed.source) ** 2)``.
 
-    Adds ``scale * mean(model(clean)**2)`` (one extra pass over the clean batch) and counts calls.
+    One extra pass of the model over the clean batch; counts its calls and the models it saw.
+    ``needs_model=False`` makes it a term that works from the logits alone (it then adds
+    ``scale * mean(logits ** 2)``).
     """
 
-    def __init__(self, mixer: mixkit.Mixer, scale: float = 0.01) -> None:
-        super().__init__()
-        self.mixer = mixer
+    def __init__(self, scale: float = 0.01, *, needs_model: bool = True) -> None:
         self.scale = scale
+        self.needs_model = needs_model
         self.calls = 0
+        self.models: list[Any] = []
 
-    def forward(self, x: Tensor, y: Tensor, *, features: Tensor | None = None) -> Mixed:
-        out: Mixed = self.mixer(x, y, features=features)
-        return out
-
-    def set_epoch(self, epoch: int) -> None:
-        self.mixer.set_epoch(epoch)
-
-    def report(self, value: float) -> None:
-        self.mixer.report(value)
-
-    def loss(self, model: Any, mixed: Mixed, logits: Tensor | None = None) -> Tensor:
+    def __call__(
+        self,
+        loss: Tensor,
+        mixed: Mixed,
+        logits: Tensor,
+        model: Any,
+        *,
+        reduction: str,
+        num_samples: Tensor | float | None,
+    ) -> Tensor:
         self.calls += 1
-        logits = model(mixed.inputs) if logits is None else logits
-        clean = model(mixed.source)
-        return mixed.loss(logits) + self.scale * (clean**2).mean()
+        self.models.append(model)
+        out = model(mixed.source) if self.needs_model else logits
+        return loss + self.scale * (out**2).mean()
+
+    def __repr__(self) -> str:
+        return f"CleanPenalty({self.scale})"
 
 
 class RecordingMixUp(mixkit.MixUp):

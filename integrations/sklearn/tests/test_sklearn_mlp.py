@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _sklearn_helpers import ExtraLoss, RecordingMixUp, UniformRelabel
+from _sklearn_helpers import CleanPenalty, RecordingMixUp, UniformRelabel
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 import mixkit
 from mixkit_sklearn import MLPMixUpClassifier, MLPMixUpRegressor
 from mixkit_sklearn._augment import pair_weights
+from mixkit_sklearn._mixers import draw_seed
 from mixkit_sklearn._validation import check_device
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -97,10 +98,38 @@ def test_sample_weight_zero_removes_a_sample(iris: tuple[np.ndarray, np.ndarray]
 
 def test_an_extra_loss_term_is_applied_every_step(iris: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = iris
-    clf = small(mixer=ExtraLoss(mixkit.MixUp()), max_iter=2, n_iter_no_change=100).fit(X, y)
-    assert clf.mixer_.calls == 2 * math.ceil(150 / 32)
-    assert clf.mixer_.mixer.num_classes == 3  # the wrapped mixer was configured
-    assert clf.mixer.calls == 0  # the template was not
+    template = mixkit.MixUp(term=CleanPenalty())
+    clf = small(mixer=template, max_iter=2, n_iter_no_change=100).fit(X, y)
+    term = clf.mixer_.term
+    assert term.calls == 2 * math.ceil(150 / 32)  # one mixed.loss(logits, model=...) per step
+    assert all(model is clf.module_ for model in term.models)  # the network itself
+    assert clf.mixer_.num_classes == 3  # the mixer holding the term was configured
+    assert template.term.calls == 0  # the template's term was not used
+    plain = small(max_iter=2, n_iter_no_change=100, mixer=mixkit.MixUp()).fit(X, y)
+    assert not np.allclose(clf.predict_proba(X), plain.predict_proba(X))  # same draws, + term
+
+
+def test_an_extra_loss_term_reaches_every_mixer_of_a_random_choice(
+    iris: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = iris
+    choice = mixkit.RandomChoice(
+        [mixkit.MixUp(term=CleanPenalty()), mixkit.MixUp(mode="elem", term=CleanPenalty())]
+    )
+    clf = small(mixer=choice, max_iter=2, n_iter_no_change=100).fit(X, y)
+    calls = [m.term.calls for m in clf.mixer_.mixers]
+    assert sum(calls) == 2 * math.ceil(150 / 32) and min(calls) > 0
+
+
+def test_the_mixer_copy_is_reseeded_from_random_state(
+    iris: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = iris
+    choice = mixkit.RandomChoice([mixkit.MixUp(), mixkit.MixUp(mode="elem")])
+    clf = small(mixer=choice, max_iter=1).fit(X, y)
+    seed = draw_seed(np.random.RandomState(0))  # the first draw from random_state=0
+    found = [g.initial_seed() for g in mixkit.generators(clf.mixer_)]
+    assert found == [mixkit.derive_seed(seed, i) for i in range(3)]  # the choice and 2 mixers
 
 
 def test_a_relabelling_is_fitted_on_the_training_split(
@@ -199,3 +228,18 @@ def test_convergence_warning_names_max_iter(iris: tuple[np.ndarray, np.ndarray])
     X, y = iris
     with pytest.warns(ConvergenceWarning, match="stopped at max_iter=2 epochs"):
         small(max_iter=2, n_iter_no_change=10).fit(X, y)
+
+
+def test_regressor_refuses_class_labels_naming_itself(iris: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    expected = (
+        "MLPMixUpRegressor: expected numeric regression targets y (mixing averages target "
+        "values; for class labels use MixUpClassifier or MLPMixUpClassifier), got y of dtype "
+        "<U10 holding 'setosa'"
+    )
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        MLPMixUpRegressor((8,), max_iter=1).fit(X, names)
+    as_objects = MLPMixUpRegressor((8,), max_iter=2, random_state=0).fit(X, y.astype(object))
+    as_floats = MLPMixUpRegressor((8,), max_iter=2, random_state=0).fit(X, y.astype(float))
+    np.testing.assert_array_equal(as_objects.predict(X), as_floats.predict(X))

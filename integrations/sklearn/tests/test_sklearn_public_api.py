@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from _sklearn_helpers import ConstantWeights, ReversePairing, UniformRelabel
 from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -30,7 +33,7 @@ def test_public_names() -> None:
     ]
     for name in mixkit_sklearn.__all__:
         assert hasattr(mixkit_sklearn, name), name
-    assert mixkit_sklearn.__version__ == "0.1.0"
+    assert mixkit_sklearn.__version__ == "0.2.0"
 
 
 def test_reprs() -> None:
@@ -65,3 +68,34 @@ def test_helper_reprs() -> None:
     assert repr(ReversePairing()) == "ReversePairing()"
     assert repr(ConstantWeights(0.5)) == "ConstantWeights(0.5)"
     assert repr(UniformRelabel()) == "UniformRelabel()"
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Imports of private core modules, and private attributes read off anything but self."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            parts = node.module.split(".")
+            names = [alias.name for alias in node.names]
+            if parts[0] == "mixkit" and (
+                any(p.startswith("_") for p in parts) or any(n.startswith("_") for n in names)
+            ):
+                found.append(f"{path.name}:{node.lineno} from {node.module} import {names}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "mixkit" and any(p.startswith("_") for p in parts):
+                    found.append(f"{path.name}:{node.lineno} import {alias.name}")
+        elif isinstance(node, ast.Attribute):
+            private = node.attr.startswith("_") and not node.attr.endswith("__")
+            own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            if private and not own:
+                found.append(f"{path.name}:{node.lineno} .{node.attr}")
+    return found
+
+
+def test_only_the_public_core_api_is_used() -> None:
+    """mixkit-sklearn is written against mixkit's public API only (docs/writing-an-integration)."""
+    sources = sorted(Path(mixkit_sklearn.__file__).parent.glob("*.py"))
+    assert len(sources) >= 8
+    assert [use for path in sources for use in _private_uses(path)] == []

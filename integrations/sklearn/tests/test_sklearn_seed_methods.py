@@ -139,12 +139,15 @@ def test_mixupe_term_trains_the_mlp_and_is_refused_without_a_model() -> None:
         ).fit(X, y)
 
     plain = fit(mixkit.MixUp(mode="elem"))
-    v3 = fit(mixkit.MixUpE(mixkit.MixUp(mode="elem"), eta=0.5, version=3))
-    v1 = fit(mixkit.MixUpE(mixkit.MixUp(mode="elem"), eta=0.5, version=1, x_bar=torch.zeros(4)))
+    v3 = fit(mixkit.MixUpE(mode="elem", eta=0.5, version=3))
+    v1 = fit(mixkit.MixUpE(mode="elem", eta=0.5, version=1, x_bar=torch.zeros(4)))
     assert v3.score(X, y) > 0.9 and v1.score(X, y) > 0.9
     # same seed, same mixes: only the extra term differs
     assert not np.allclose(v3.predict_proba(X), plain.predict_proba(X))
     assert not np.allclose(v1.predict_proba(X), v3.predict_proba(X))
-    assert v3.mixer_.mixer.num_classes == 3
+    assert v3.mixer_.num_classes == 3 and v3.mixer_.mixupe.eta == 0.5
+    # the term in another mixer's slot: the same training as the preset
+    slot = fit(mixkit.MixUp(mode="elem", term=mixkit.MixupETerm(eta=0.5, version=3)))
+    np.testing.assert_array_equal(slot.predict_proba(X), v3.predict_proba(X))
     with pytest.raises(ValueError, match=re.escape("expected a mixer without an extra loss term")):
         MixUpClassifier(LogisticRegression(), mixer=mixkit.MixUpE()).fit(X, y)

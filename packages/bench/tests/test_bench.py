@@ -60,6 +60,7 @@ def test_cli_tiny_profile_end_to_end_and_resume(
         "--methods",
         "ERM",
         "MixUp",
+        "MixupE",
         "k-mixup + Local + off",
         "--out",
         str(out),
@@ -69,14 +70,14 @@ def test_cli_tiny_profile_end_to_end_and_resume(
     table = (out / "results.md").read_text()
     for domain in ("image", "tabular", "speech", "graph"):
         assert domain in table.splitlines()[2]
-    for method in ("ERM", "MixUp", "k-mixup + Local + off"):
+    for method in ("ERM", "MixUp", "MixupE", "k-mixup + Local + off"):
         assert f"| {method} |" in table
     rows = (out / "results.csv").read_text().splitlines()
-    assert len(rows) == 1 + 4 * 3  # header + domains x methods x 1 seed
+    assert len(rows) == 1 + 4 * 4  # header + domains x methods x 1 seed
     for png in ("accuracy.png", "test_loss.png"):
         assert (out / png).stat().st_size > 1000
     cached = sorted(out.glob("cache/*/*/*.json"))
-    assert len(cached) == 12
+    assert len(cached) == 16
     first = json.loads(cached[0].read_text())
     assert 0.0 <= first["accuracy"] <= 1.0
     # an interrupted run resumes: cached results are read back, not recomputed

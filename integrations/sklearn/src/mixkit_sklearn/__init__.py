@@ -15,7 +15,7 @@ from mixkit_sklearn._meta import MixUpClassifier, MixUpRegressor
 from mixkit_sklearn._mlp import MLPMixUpClassifier, MLPMixUpRegressor
 from mixkit_sklearn._resample import MixUpResampler
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "MLPMixUpClassifier",

@@ -34,6 +34,7 @@ from mixkit_sklearn._validation import (
     MIXING_CONSTRAINTS,
     SPARSE_FORMATS,
     fail,
+    numeric_targets,
     require_sample_weight,
 )
 
@@ -161,7 +162,8 @@ class MixUpClassifier(ClassifierMixin, _MixUpMeta):
         TypeError: an estimator without ``sample_weight`` (the message names alternatives), a
             mixer that is not a mixkit mixer.
         ValueError: bad data or hyperparameters (scikit-learn's messages), a mixer configured
-            for another task.
+            for another task, a mixer with an extra loss term (MixupE's needs a model's
+            gradient: use :class:`MLPMixUpClassifier`).
 
     Example:
         >>> from sklearn.linear_model import LogisticRegression
@@ -346,18 +348,16 @@ class MixUpRegressor(RegressorMixin, _MixUpMeta):
 
         Returns:
             self
+
+        Raises:
+            ValueError: targets that are not numbers (class labels: use
+                :class:`MixUpClassifier`), besides scikit-learn's own checks.
         """
         X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=SPARSE_FORMATS,
-            dtype=FLOAT_DTYPES,
-            multi_output=True,
-            y_numeric=True,
+            self, X, y, accept_sparse=SPARSE_FORMATS, dtype=FLOAT_DTYPES, multi_output=True
         )
         X = dense(X)
-        targets = dense(np.asarray(y, dtype=np.float64))
+        targets = dense(numeric_targets(type(self).__name__, y, np.float64))
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)

@@ -6,24 +6,26 @@ contract: parameters are not modified); it deep-copies it, then on the copy
 * overrides ``alpha`` on every :class:`mixkit.Mixer` inside when the estimator's ``alpha`` is
   set (so ``GridSearchCV`` can search ``alpha`` whatever the method),
 * sets the task and the number of classes the data has,
-* re-seeds every ``torch.Generator`` inside from the estimator's ``random_state`` and rewinds
-  the progress the schedules read,
+* re-seeds every ``torch.Generator`` inside from the estimator's ``random_state``
+  (:func:`mixkit.reseed`) and rewinds the progress the schedules read,
 * fits the relabellings that learn from the training set (GenLabel's densities) on it.
 
 Any module made of mixkit mixers works: a :class:`mixkit.Mixer` (MixUp, CutMix, the presets of
-the seed methods), a :class:`mixkit.RandomChoice`, or a wrapper that holds one (MixupE).
+the seed methods, MixUpE), a :class:`mixkit.RandomChoice`, a :class:`mixkit.MixerWrapper`, or
+any module that holds one. Everything is read through the core's public introspection
+(:func:`mixkit.iter_mixers`, each mixer's slots).
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+import mixkit
 from mixkit import Mixer, MixUp
 from mixkit_sklearn._validation import describe, fail
 
@@ -31,8 +33,7 @@ __all__ = [
     "default_mixer",
     "draw_seed",
     "fit_relabels",
-    "has_extra_loss",
-    "mixers_in",
+    "loss_terms",
     "prepare_mixer",
     "seeded_generator",
 ]
@@ -60,21 +61,9 @@ def default_mixer() -> MixUp:
     return MixUp(alpha=1.0, mode="elem", generator=torch.Generator())
 
 
-def mixers_in(module: nn.Module) -> list[Mixer]:
-    """Every :class:`mixkit.Mixer` inside ``module`` (itself included)."""
-    return [m for m in module.modules() if isinstance(m, Mixer)]
-
-
-def _generators(module: nn.Module) -> Iterator[torch.Generator]:
-    for m in module.modules():
-        gen = getattr(m, "generator", None)
-        if isinstance(gen, torch.Generator):
-            yield gen
-
-
-def has_extra_loss(mixer: nn.Module) -> bool:
-    """True for a wrapper that adds a loss term of its own (MixupE's ``loss(model, mixed)``)."""
-    return callable(getattr(mixer, "loss", None))
+def loss_terms(mixer: nn.Module) -> list[mixkit.LossTerm]:
+    """The extra loss terms of the mixers inside ``mixer`` (MixupE's ``MixupETerm``, ...)."""
+    return [m.term for m in mixkit.iter_mixers(mixer) if m.term is not None]
 
 
 def prepare_mixer(
@@ -95,10 +84,13 @@ def prepare_mixer(
         alpha: when not None, the Beta concentration of every mixer inside.
         task: ``"multiclass"`` or ``"regression"``.
         num_classes: the number of classes of the training labels (classification).
-        rng: the estimator's ``check_random_state(random_state)``; every generator inside the
-            copy is re-seeded from it.
-        allow_extra_loss: False for estimators without a differentiable model, which cannot
-            apply a wrapper's extra loss term (MixupE) and refuse it rather than drop it.
+        rng: the estimator's ``check_random_state(random_state)``; one seed is drawn from it
+            and every generator inside the copy is seeded from that seed
+            (``mixkit.reseed(copy, seed)``: the i-th distinct generator gets
+            ``mixkit.derive_seed(seed, i)``).
+        allow_extra_loss: False for estimators without a differentiable model of their own
+            (the meta-estimators, the resampler): they never compute a mixkit loss, so a mixer
+            with an extra loss term (MixupE's) is refused rather than its term dropped.
 
     Raises:
         TypeError: ``template`` holds no mixkit mixer.
@@ -106,21 +98,23 @@ def prepare_mixer(
             extra loss term where it cannot apply.
     """
     mixer = default_mixer() if template is None else copy.deepcopy(template)
-    inner = mixers_in(mixer)
+    inner = mixkit.iter_mixers(mixer)
     if not inner:
         fail(
             owner,
             "mixer to be a mixkit mixer (MixUp, CutMix, RandomChoice, a seed-method preset such "
-            "as LocalMixUp or KMixUp, or a wrapper such as MixUpE) or None",
+            "as LocalMixUp, KMixUp or MixUpE, or a module holding one) or None",
             describe(template),
             type_error=True,
         )
-    if not allow_extra_loss and has_extra_loss(mixer):
+    terms = loss_terms(mixer)
+    if not allow_extra_loss and terms:
         fail(
             owner,
-            "a mixer without an extra loss term (MixupE's term needs the gradient of a model: "
-            "use MLPMixUpClassifier / MLPMixUpRegressor, or pass the mixer it wraps)",
-            describe(template),
+            "a mixer without an extra loss term (its term adds to the training loss of a "
+            "differentiable model: use MLPMixUpClassifier / MLPMixUpRegressor, or the mixer "
+            "without term=, e.g. MixUp instead of MixUpE)",
+            f"{type(template).__name__} with {', '.join(repr(t) for t in terms)}",
         )
     for m in inner:
         if alpha is not None:
@@ -128,8 +122,7 @@ def prepare_mixer(
         _set_task(owner, m, task, num_classes)
         m.set_epoch(0)
         m.set_step(0)
-    for gen in _generators(mixer):
-        gen.manual_seed(draw_seed(rng))
+    mixkit.reseed(mixer, draw_seed(rng))
     return mixer.train()
 
 
@@ -164,7 +157,7 @@ def fit_relabels(mixer: nn.Module, x: Tensor, y: Tensor) -> None:
     was given (so each cross-validation fold gets its own, without leakage). A ``fit`` that
     takes ``num_classes`` gets the mixer's, so a class missing from ``y`` keeps its column.
     """
-    for m in mixers_in(mixer):
+    for m in mixkit.iter_mixers(mixer):
         fit = getattr(m.relabel, "fit", None)
         if not callable(fit):
             continue

@@ -22,7 +22,7 @@ from torch import nn
 from mixkit_sklearn._augment import dense
 from mixkit_sklearn._mixers import fit_relabels, prepare_mixer, seeded_generator
 from mixkit_sklearn._training import ACTIVATIONS, History, build_mlp, predict_raw, train
-from mixkit_sklearn._validation import SPARSE_FORMATS, check_device, fail
+from mixkit_sklearn._validation import SPARSE_FORMATS, check_device, fail, numeric_targets
 
 __all__ = ["MLPMixUpClassifier", "MLPMixUpRegressor"]
 
@@ -110,13 +110,7 @@ class _MLPMixUp(BaseEstimator, abc.ABC):
         owner = type(self).__name__
         regression = self._task == "regression"
         X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=SPARSE_FORMATS,
-            dtype=np.float32,
-            multi_output=regression,
-            y_numeric=regression,
+            self, X, y, accept_sparse=SPARSE_FORMATS, dtype=np.float32, multi_output=regression
         )
         X = dense(X)
         hidden = self._hidden()
@@ -224,8 +218,9 @@ class MLPMixUpClassifier(ClassifierMixin, _MLPMixUp):
         hidden_layer_sizes: units of each hidden layer (default ``(100,)``).
         activation: ``"relu"``, ``"tanh"``, ``"logistic"`` or ``"identity"``.
         mixer: mixkit mixer template (deep-copied in ``fit``); default
-            ``MixUp(alpha=1.0, mode="elem")``. A wrapper with an extra loss term (MixupE) adds
-            it to every step.
+            ``MixUp(alpha=1.0, mode="elem")``. A mixer with an extra loss term (``MixUpE``, or
+            any mixer's ``term=mixkit.MixupETerm(...)``) adds it to every step: the step loss
+            is ``mixed.loss(logits, model=network)``.
         alpha: when set, the Beta concentration of every mixer inside ``mixer``. NOT an L2
             penalty as in scikit-learn's MLPClassifier: that is ``weight_decay`` here.
         batch_size: rows per step; ``"auto"`` is ``min(200, n_samples)``.
@@ -339,7 +334,7 @@ class MLPMixUpRegressor(RegressorMixin, _MLPMixUp):
     _task = "regression"
 
     def _encode(self, y: NDArray[Any]) -> NDArray[Any]:
-        targets = np.asarray(y, dtype=np.float32)
+        targets = numeric_targets(type(self).__name__, y, np.float32)
         self.n_outputs_ = 1 if targets.ndim == 1 else targets.shape[1]
         return targets
 

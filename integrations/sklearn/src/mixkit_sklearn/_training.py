@@ -1,9 +1,10 @@
 """The torch side of the MLP estimators: the network, and a training loop that mixes per step.
 
 Every step draws a batch, lets the mixer mix it (any mixkit method: pairing, weights,
-relabelling, schedules), and minimises the mixed loss, or the wrapper's loss when the mixer adds
-a term of its own (MixupE's ``loss(model, mixed, logits)``). All randomness comes from explicit
-generators: the initial weights, the shuffling, and the mixer's own.
+relabelling, an extra loss term, schedules), and minimises ``mixed.loss(logits, model=module)``,
+the core's one loss entry: the mixed loss plus the mixer's extra term when it has one (MixupE's
+runs the network on the clean batch). All randomness comes from explicit generators: the initial
+weights, the shuffling, and the mixer's own.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ import torch
 import torch.nn.functional as TF
 from torch import Tensor, nn
 
-from mixkit import Mixed
 from mixkit_sklearn._augment import batches, pair_weights
-from mixkit_sklearn._mixers import has_extra_loss
 
 __all__ = ["ACTIVATIONS", "History", "build_mlp", "clean_loss", "predict_raw", "train"]
 
@@ -101,14 +100,6 @@ class History:
     converged: bool = False
 
 
-def _step_loss(module: nn.Module, mixer: nn.Module, mixed: Mixed, extra: bool) -> Tensor:
-    logits = module(mixed.inputs)
-    if extra:
-        loss: Tensor = mixer.loss(module, mixed, logits)  # type: ignore[operator]
-        return loss
-    return mixed.loss(logits)
-
-
 def train(
     module: nn.Module,
     mixer: nn.Module,
@@ -141,7 +132,6 @@ def train(
             mixer's own weights through ``Mixed.weights``.
     """
     optimizer = torch.optim.AdamW(module.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    extra = has_extra_loss(mixer)
     set_epoch: Any = getattr(mixer, "set_epoch", None)
     report: Any = getattr(mixer, "report", None)
     history = History()
@@ -158,7 +148,7 @@ def train(
             if sample_weight is not None:
                 w = pair_weights(sample_weight.index_select(0, idx), mixed.index, 1.0)
                 mixed = dataclasses.replace(mixed, weights=mixed.weights * w.float())
-            loss = _step_loss(module, mixer, mixed, extra)
+            loss: Tensor = mixed.loss(module(mixed.inputs), model=module)
             optimizer.zero_grad(set_to_none=True)
             torch.autograd.backward(loss)
             optimizer.step()

@@ -3,8 +3,9 @@
 Hyperparameters are validated the scikit-learn way (``_parameter_constraints``, checked in
 ``fit`` with sklearn's own messages). What sklearn's constraints cannot express (a mixer that
 does not fit the estimator, an estimator without ``sample_weight``, a device that is not there)
-raises with mixkit's one template, ``"Owner: expected X, got Y"``, built by the core's
-:func:`mixkit._validation.fail` so that the whole project speaks one format.
+raises with mixkit's one template, ``"Owner: expected X, got Y"``, built by
+:func:`mixkit.validation.fail` (the core's public error format) so that the whole project speaks
+one format.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import has_fit_parameter
 from torch import nn
 
-from mixkit._validation import describe, fail
+from mixkit.validation import describe, fail
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -27,6 +29,7 @@ __all__ = [
     "check_device",
     "describe",
     "fail",
+    "numeric_targets",
     "require_sample_weight",
 ]
 
@@ -78,3 +81,31 @@ def check_device(owner: str, device: str | torch.device) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         fail(owner, "device='cpu' (CUDA is not available here)", repr(device))
     return dev
+
+
+def numeric_targets(owner: str, y: NDArray[Any], dtype: type[np.floating[Any]]) -> NDArray[Any]:
+    """A regressor's targets as floats, or an error naming the estimator.
+
+    ``y`` has been through ``validate_data`` (shape, NaN / infinity of numeric targets). Object
+    arrays of numbers convert, as scikit-learn's ``y_numeric`` does; labels (strings, or
+    anything else that is not a number) are refused here rather than by NumPy's ``could not
+    convert string to float``, which names neither the estimator nor the argument.
+    """
+    try:
+        return np.asarray(y, dtype=dtype)
+    except (TypeError, ValueError):
+        fail(
+            owner,
+            "numeric regression targets y (mixing averages target values; for class labels "
+            "use MixUpClassifier or MLPMixUpClassifier)",
+            f"y of dtype {y.dtype} holding {_first_non_number(y)!r}",
+        )
+
+
+def _first_non_number(y: NDArray[Any]) -> object:
+    for value in y.ravel():
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return value.item() if isinstance(value, np.generic) else value
+    return None

@@ -38,7 +38,7 @@ class Context:
             inputs: the Gaussian score costs O(B C D^2)), or None to use the inputs.
         base: the mixer class every method is built on (``mixkit.MixUp``, or an integration's
             domain mixer such as ``mixkit_audio.SpectrogramMixUp``); the methods add their
-            strategy (pairing, weighting, relabelling, schedule) to it.
+            strategy (pairing, weighting, relabelling, extra loss term, schedule) to it.
         base_kwargs: extra arguments of ``base`` (e.g. the spectrogram domain).
     """
 
@@ -95,7 +95,10 @@ def _genlabel(ctx: Context) -> Recipe:
 
 
 def _mixupe(ctx: Context) -> Recipe:
-    return Recipe(mixkit.MixUpE(ctx.mixer(), eta=1e-3, tau=1.0, version=3))
+    # MixupE is a loss term: the domain's mixer with MixupETerm in its term slot (with the
+    # default base this is the preset mixkit.MixUpE); the training loop's
+    # mixed.loss(logits, model=...) adds it
+    return Recipe(ctx.mixer(term=mixkit.MixupETerm(eta=1e-3, tau=1.0, version=3)))
 
 
 def _switch(ctx: Context) -> Recipe:

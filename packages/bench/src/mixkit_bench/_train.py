@@ -1,8 +1,11 @@
-"""One training loop for every torch domain: ERM, any mixkit mixer, MixupE's extra term.
+"""One training loop for every torch domain: ERM, or any mixkit mixer.
 
 The loop mixes what ``encode`` returns (the inputs for images and speech; pooled graph
 embeddings for graphs) and classifies what comes out with ``decode``; this is the whole
-difference between input mixup and embedding mixup.
+difference between input mixup and embedding mixup. The loss is always
+``mixed.loss(logits, model=decode, ...)``, the core's one loss entry: it adds the mixer's extra
+term when it has one (MixupE's runs ``decode`` on the clean batch ``mixed.source``), so the loop
+never asks what kind of mixer it holds.
 """
 
 from __future__ import annotations
@@ -10,13 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["Recipe", "fit"]
+__all__ = ["Recipe", "Reduction", "fit"]
+
+#: the reductions of ``mixkit.functional.REDUCTIONS``, as a type
+Reduction = Literal["mean", "weighted_mean", "sum", "none"]
 
 
 @dataclass
@@ -24,16 +30,17 @@ class Recipe:
     """What a method adds to plain training.
 
     Attributes:
-        mixer: a mixkit mixer (``MixUp``, ``CutMix``, a composed mixer, a ``MixUpE`` wrapper...),
-            or None for ERM.
+        mixer: a mixkit mixer (``MixUp``, ``CutMix``, a composed mixer, a mixer with MixupE's
+            term, a wrapper such as ``mixkit_pyg.PooledMix``...), or None for ERM.
         report_validation: feed the clean validation loss to ``mixer.report`` after each epoch
             (drives ``AutoSwitch``).
-        reduction: how the mixed loss is reduced (``"mean"`` is the papers' expectation).
+        reduction: how the mixed loss is reduced, one of ``mixkit.functional.REDUCTIONS``
+            (``"mean"`` is the papers' expectation).
     """
 
     mixer: Any = None
     report_validation: bool = False
-    reduction: str = "mean"
+    reduction: Reduction = "mean"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,10 +106,7 @@ def fit(
                 mixed = mixer(z, labels)
                 mixed_any = mixed_any or bool(mixed.applied)
                 logits = decode(mixed.inputs)
-                if hasattr(mixer, "loss") and callable(mixer.loss):  # MixupE's extra term
-                    loss = mixer.loss(decode, mixed, logits, reduction=recipe.reduction)
-                else:
-                    loss = mixed.loss(logits, reduction=recipe.reduction)
+                loss = mixed.loss(logits, model=decode, reduction=recipe.reduction)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()

@@ -15,7 +15,6 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 from torch_geometric.nn import GINConv, global_add_pool
 
-import mixkit
 from mixkit_bench._methods import METHODS, Context, build, without
 from mixkit_bench._runner import Profile, register_domain
 from mixkit_bench._train import fit
@@ -81,8 +80,10 @@ def run(method: str, seed: int, profile: Profile) -> dict[str, Any]:
         num_classes=num_classes, epochs=profile.epochs, seed=seed, alpha=0.2, local={"knn": 16}
     )
     recipe = build(method, ctx)
-    if recipe.mixer is not None and not isinstance(recipe.mixer, mixkit.MixUpE):
-        recipe.mixer = PooledMix(recipe.mixer)  # checks it gets pooled, graph-level inputs
+    if recipe.mixer is not None:
+        # checks it gets pooled, graph-level inputs; MixupE's term (in the inner mixer) runs
+        # the head, fit's decode, on the clean pooled embeddings
+        recipe.mixer = PooledMix(recipe.mixer)
     loader_gen = torch.Generator().manual_seed(seed)
 
     def batches(epoch: int) -> Any:
