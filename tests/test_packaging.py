@@ -180,7 +180,7 @@ def test_core_installs_and_imports_with_only_its_dependencies(
         "import mixkit, mixkit.functional, mixkit.testing, torch\n"
         "m = mixkit.MixUp(num_classes=3)\n"
         "out = m(torch.randn(4, 2), torch.tensor([0, 1, 2, 0]))\n"
-        "assert mixkit.__version__ == '0.1.0'\n"
+        "assert mixkit.__version__ == '0.2.0'\n"
         "print(mixkit.__file__)\n"
     )
     _probe(py, code, tmp_path / "core", FRAMEWORKS)
@@ -259,7 +259,7 @@ def test_hf_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: Path) 
         "import mixkit, mixkit_transformers\n"
         "from mixkit_transformers import MixUpCallback, MixUpCollator, MixUpLoss\n"
         "MixUpCallback(mixkit.MixUp(num_classes=3))\n"
-        "assert mixkit_transformers.__version__ == '0.1.0'\n"
+        "assert mixkit_transformers.__version__ == '0.2.0'\n"
         "print(mixkit_transformers.__file__)\n"
     )
     absent = ["sklearn", "torchaudio", "torch_geometric", "timm", "torchvision", "soundfile"]
@@ -273,13 +273,35 @@ def test_extras_name_the_integrations(wheels: dict[str, Path]) -> None:
     for text in _wheel_requirements(wheels["mixkit"]):
         req = Requirement(text)
         if req.marker is not None:
-            for extra in ("sklearn", "graph", "audio", "hf", "bench", "all"):
+            for extra in ("sklearn", "pyg", "audio", "transformers", "bench", "graph", "hf", "all"):
                 if req.marker.evaluate({"extra": extra}):
                     extras.setdefault(extra, set()).add(req.name)
     assert extras["sklearn"] == {"mixkit-sklearn"}
-    assert extras["graph"] == {"mixkit-pyg"}
+    assert extras["pyg"] == extras["graph"] == {"mixkit-pyg"}  # graph: the 0.1 name
     assert extras["audio"] == {"mixkit-audio"}
-    assert extras["hf"] == {"mixkit-transformers"}
+    assert extras["transformers"] == extras["hf"] == {"mixkit-transformers"}  # hf: the 0.1 name
     assert extras["bench"] == {"mixkit-bench"}
-    integrations = ("sklearn", "graph", "audio", "hf", "bench")
+    integrations = ("sklearn", "pyg", "audio", "transformers", "bench")
     assert extras["all"] == set().union(*(extras[e] for e in integrations))
+
+
+def test_integrations_declare_the_core_range_they_are_tested_with(
+    wheels: dict[str, Path],
+) -> None:
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    core = Version(_wheel_version(wheels["mixkit"]))
+    for name, wheel in wheels.items():
+        if name == "mixkit":
+            continue
+        reqs = [Requirement(r) for r in _wheel_requirements(wheel)]
+        on_core = [r for r in reqs if r.name == "mixkit" and r.marker is None]
+        assert len(on_core) == 1, f"{name}: no requirement on mixkit"
+        spec = on_core[0].specifier
+        assert core in spec, f"{name}: {spec} excludes the core it is tested with ({core})"
+        assert any(s.operator == "<" for s in spec), f"{name}: {spec} has no upper bound"
+
+
+def _wheel_version(wheel: Path) -> str:
+    return wheel.name.split("-")[1]
