@@ -333,7 +333,9 @@ def test_a_checkpoint_of_another_mixer_and_data_parallel_are_refused(tmp_path: P
         match=re.escape(
             "MixUpCallback: expected a checkpoint saved with a mixer like this one (MixUp("
             "alpha=1.0, mode='batch', p=1.0, num_classes=4)), got a mixer state that does not "
-            "load (KeyError: 'strategies')"
+            "load (ValueError: MixUp.load_state_dict: expected the state of a MixUp like this "
+            "one (keys ['epoch', 'generator', 'seed', 'step', 'strategies']), got keys "
+            "['generator', 'seed'])"
         ),
     ):
         cb.on_train_begin(args(tmp_path), state, TrainerControl(), model=tiny_vit())

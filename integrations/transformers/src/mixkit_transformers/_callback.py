@@ -277,7 +277,7 @@ class MixUpCallback(TrainerCallback, ExportableState):
         if "mixkit_state" in attributes:
             try:
                 self.mixer.load_state_dict(decode_state(attributes["mixkit_state"]))
-            except (RuntimeError, KeyError) as error:
+            except (RuntimeError, KeyError, ValueError) as error:
                 fail(
                     type(self).__name__,
                     f"a checkpoint saved with a mixer like this one ({mixer_repr(self.mixer)})",
