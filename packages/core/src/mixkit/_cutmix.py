@@ -11,7 +11,7 @@ from torch import Tensor
 
 from mixkit import _kernels as K
 from mixkit._mixer import Mixer
-from mixkit._ops import InputOp, OpBatch, _scalar_lam
+from mixkit._ops import InputOp, OpBatch
 from mixkit._params import MixParams
 from mixkit.validation import check_batch, check_bool, fail, shape_str
 
@@ -101,7 +101,7 @@ class CutMixOp(InputOp):
 
     def apply(self, batch: OpBatch, params: MixParams, *, out: Tensor | None = None) -> Tensor:
         if params.box is None:  # parameters without boxes (identity): the interpolation
-            return K.mix(batch.data, params.index, _scalar_lam(params.lam), out=out)
+            return K.mix(batch.data, params.index, params.weight, out=out)
         return K.cutmix(batch.data, params.index, params.box, out=out)
 
     def __repr__(self) -> str:

@@ -64,16 +64,22 @@ def mix(x: Tensor, index: Tensor, lam: Tensor | float, *, out: Tensor | None = N
                 [2.5000]])
     """
     check_index("mix", index, x.shape[0])
-    if isinstance(lam, Tensor) and tuple(lam.shape) != (x.shape[0],):
-        fail("mix", f"lam as a float or a tensor of shape ({x.shape[0]},)", describe(lam))
     if out is not None:
         _check_out("mix", out, x)
-    host = index.device.type == "cpu" and not (isinstance(lam, Tensor) and lam.device.type != "cpu")
-    if not host:  # parameters on the device: select the kept rows there (no synchronisation)
+    if isinstance(lam, Tensor):
+        if tuple(lam.shape) != (x.shape[0],):
+            fail("mix", f"lam as a float or a tensor of shape ({x.shape[0]},)", describe(lam))
+        if lam.device.type != "cpu":
+            return _mix_on_device(x, index, lam, out)
+    if index.device.type != "cpu":  # parameters on the device: select kept rows there (no sync)
         return _mix_on_device(x, index, lam, out)
-    weights = lam.tolist() if isinstance(lam, Tensor) else [float(lam)] * x.shape[0]
     partners = index.tolist()
-    kept = [i for i, (j, w) in enumerate(zip(partners, weights, strict=True)) if j == i or w == 1]
+    if isinstance(lam, Tensor):
+        weights = lam.tolist()
+        kept = [i for i, j in enumerate(partners) if j == i or weights[i] == 1]
+    else:
+        weights = [float(lam)] * x.shape[0]
+        kept = list(range(x.shape[0])) if lam == 1 else _fixed_points(partners)
     if len(kept) == x.shape[0]:  # nothing to mix
         return x.clone() if out is None else out.copy_(x)
     if _row_path(x):
@@ -90,7 +96,7 @@ def mix(x: Tensor, index: Tensor, lam: Tensor | float, *, out: Tensor | None = N
             else:
                 torch.lerp(rows[j], rows[i], w, out=out_rows[i])
         return out
-    device_index = index.to(x.device, non_blocking=True)
+    device_index = index if x.device.type == "cpu" else index.to(x.device, non_blocking=True)
     # (B, ...) partners: the one new tensor
     if out is None:
         out = x.index_select(0, device_index)
@@ -101,10 +107,22 @@ def mix(x: Tensor, index: Tensor, lam: Tensor | float, *, out: Tensor | None = N
     else:
         weight = float(lam)
     out.lerp_(x, weight)  # out <- out + lam * (x - out)
-    if kept:  # lerp is not exact for infinite values: copy the kept rows
+    # lerp is not exact for infinite values: copy the kept rows (a random permutation keeps
+    # about one, so row by row unless there are many)
+    if len(kept) <= _FEW_ROWS:
+        for i in kept:
+            out[i].copy_(x[i])
+    else:
         rows_t = torch.tensor(kept, device=x.device)
         out.index_copy_(0, rows_t, x.index_select(0, rows_t))
     return out
+
+
+_FEW_ROWS = 4
+
+
+def _fixed_points(partners: list[int]) -> list[int]:
+    return [i for i, j in enumerate(partners) if i == j]
 
 
 def _mix_on_device(x: Tensor, index: Tensor, lam: Tensor | float, out: Tensor | None) -> Tensor:

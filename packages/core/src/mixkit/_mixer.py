@@ -16,7 +16,7 @@ from torch import Tensor
 from mixkit import _kernels as K
 from mixkit._checks import check_features, check_params, flat_features
 from mixkit._mixed import Mixed
-from mixkit._ops import InputOp, LerpOp, OpBatch, _scalar_lam
+from mixkit._ops import InputOp, LerpOp, OpBatch
 from mixkit._pairing import Pairing, RandomPairing
 from mixkit._params import (
     MODES,
@@ -251,10 +251,10 @@ class Mixer(Seeded, Clocked):
             fail(type(self).__name__, expected, describe(out))
         params = self.op.bind(batch, params)
         device, size = batch.device, batch.batch_size
-        index = params.index.to(device, non_blocking=True)
-        lam_t = params.lam.to(device, non_blocking=True)
-        scalar = _scalar_lam(params.lam)
-        lam = scalar if isinstance(scalar, float) else lam_t
+        index, lam_t = params.index, params.lam
+        if device.type != "cpu":
+            index, lam_t = index.to(device, non_blocking=True), lam_t.to(device, non_blocking=True)
+        lam = params.weight if isinstance(params.weight, float) else lam_t
         weights = torch.ones(size, dtype=torch.float32, device=device)
         if self.weighting is not None:  # before apply: out= may be the caller's own memory
             flat = flat_features(batch.view, features)
@@ -266,7 +266,7 @@ class Mixer(Seeded, Clocked):
         )  # fmt: skip
         inputs = self.op.apply(batch, params, out=out)
         if self.relabel is not None:
-            feats = None if features is None else K.mix(features.float(), params.index, scalar)
+            feats = features if features is None else K.mix(features.float(), index, params.weight)
             relabelled = self.relabel.relabel(
                 self.op.represent(batch, params, inputs), feats, targets
             )
@@ -325,7 +325,7 @@ def _check_combination(owner: str, m: Mixer) -> None:
 def _prepare(
     owner: str, m: Mixer, x: object, y: Tensor | None, arguments: dict[str, Any]
 ) -> OpBatch:
-    unknown = sorted(set(arguments) - set(m.op.arguments))
+    unknown = sorted(set(arguments) - set(m.op.arguments)) if arguments else None
     if unknown:
         accepted = ", ".join(f"{a}=" for a in m.op.arguments) or "none"
         got = ", ".join(f"{u}=" for u in unknown)

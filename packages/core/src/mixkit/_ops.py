@@ -129,10 +129,4 @@ class LerpOp(InputOp):
     supports_out = True
 
     def apply(self, batch: OpBatch, params: MixParams, *, out: Tensor | None = None) -> Tensor:
-        return K.mix(batch.data, params.index, _scalar_lam(params.lam), out=out)
-
-
-def _scalar_lam(lam: Tensor) -> Tensor | float:
-    # one lam for the whole batch: a scalar weight is cheaper than a broadcast tensor
-    values = lam.tolist()
-    return values[0] if values.count(values[0]) == len(values) else lam
+        return K.mix(batch.data, params.index, params.weight, out=out)

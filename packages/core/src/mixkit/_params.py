@@ -8,6 +8,7 @@ then moved to the data's device: one seed gives the same draw on CPU and CUDA al
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,6 +43,12 @@ class MixParams:
     @property
     def batch_size(self) -> int:
         return int(self.index.shape[0])
+
+    @functools.cached_property
+    def weight(self) -> Tensor | float:
+        """``lam`` as one float when every sample has the same (cheaper to apply), else lam."""
+        values = self.lam.tolist()
+        return float(values[0]) if values and values.count(values[0]) == len(values) else self.lam
 
     @classmethod
     def identity(cls, batch_size: int) -> MixParams:
