@@ -175,7 +175,10 @@ class PooledMix(mixkit.MixerWrapper):
         owner = type(self).__name__
         h = _check_embeddings(owner, h, _num_graphs(owner, batch))
         y = graph_labels(owner, y, h.shape[0])
-        return super().forward(h, y, features=features, **kwargs)
+        # mixing at a point of the model, one draw per step: mixkit's module-mixing step
+        step = mixkit.MixStep(self.mixer, y, features=features, **kwargs)
+        step.apply(h)
+        return step.result(owner)
 
     def draw(
         self,

@@ -20,6 +20,7 @@ from mixkit._mixed import Mixed, mixed_loss
 from mixkit._mixer import Mixer, iter_mixers
 from mixkit._mixup import MixUp
 from mixkit._mixupe import MixUpE, MixupETerm
+from mixkit._module_mix import MixStep, ModuleMix
 from mixkit._ops import InputOp, LerpOp, OpBatch
 from mixkit._pairing import Pairing, RandomPairing
 from mixkit._params import MixParams
@@ -47,12 +48,14 @@ __all__ = [
     "LocalWeights",
     "LossTerm",
     "MixParams",
+    "MixStep",
     "MixUp",
     "MixUpE",
     "Mixed",
     "Mixer",
     "MixerWrapper",
     "MixupETerm",
+    "ModuleMix",
     "OTPairing",
     "OffAfter",
     "OpBatch",
