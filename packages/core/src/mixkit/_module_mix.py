@@ -99,7 +99,8 @@ class ModuleMix:
     ``with`` block is open the site's output is mixed by the mixer (any pairing, weighting,
     relabelling and schedule applies; distances are measured on the tensor being mixed);
     ``step.mixed`` carries the targets and the loss. ``"input"`` is the model's input (its first
-    positional argument, or the keyword ``input_key``). A module returning a tuple (transformer layers) has its first tensor mixed.
+    positional argument, or the keyword ``input_key``). A module returning a tuple (transformer
+    layers) has its first tensor mixed.
     When ``model`` is in eval mode a step mixes nothing (``step.mixed`` is the identity result).
     With gradient checkpointing the forward is recomputed during ``backward()``: call it inside
     the block, so the recomputation is mixed with the same draw.
