@@ -36,7 +36,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict packages/core/src integrations/pyg/src integrations/audio/src \
-		integrations/transformers/src packages/bench/src
+		integrations/transformers/src integrations/lightning/src packages/bench/src
 	# scikit-learn ships no type information: its base classes are Any
 	$(VENV)/bin/mypy --strict --allow-subclassing-any --allow-untyped-decorators integrations/sklearn/src
 

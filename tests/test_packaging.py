@@ -33,6 +33,7 @@ FRAMEWORKS = [
     "accelerate",
     "soundfile",
     "pandas",
+    "pytorch_lightning",
 ]
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
@@ -266,6 +267,47 @@ def test_hf_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: Path) 
     _probe(py, code, tmp_path / "hf", absent)
 
 
+def test_lightning_extra_installs_and_imports(wheels: dict[str, Path], tmp_path: Path) -> None:
+    from packaging.requirements import Requirement
+
+    reqs = [Requirement(r) for r in _wheel_requirements(wheels["mixkit-lightning"])]
+    assert sorted(r.name.lower() for r in reqs) == ["mixkit", "pytorch-lightning", "torch"]
+    for r in reqs:
+        assert all(spec.operator in (">=", "<") for spec in r.specifier), f"{r} pins"
+    py = _clean_venv_with(
+        tmp_path,
+        "lightning",
+        [*CORE_DEPS, "pytorch-lightning"],
+        [wheels["mixkit"], wheels["mixkit-lightning"]],
+    )
+    code = (
+        "import mixkit, mixkit_lightning, torch, pytorch_lightning as pl\n"
+        "import torch.nn.functional as F\n"
+        "from torch.utils.data import DataLoader, TensorDataset\n"
+        "class M(pl.LightningModule):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.net = torch.nn.Linear(4, 3)\n"
+        "    def training_step(self, batch, batch_idx):\n"
+        "        x, y = batch\n"
+        "        assert y.shape == (8, 3) and y.dtype == torch.float32  # mixed soft targets\n"
+        "        return F.cross_entropy(self.net(x), y)\n"
+        "    def configure_optimizers(self):\n"
+        "        return torch.optim.SGD(self.parameters(), lr=0.1)\n"
+        "data = DataLoader(TensorDataset(torch.randn(16, 4), torch.arange(16) % 3), batch_size=8)\n"
+        "callback = mixkit_lightning.MixUpCallback(mixkit.MixUp(num_classes=3))\n"
+        "pl.Trainer(max_epochs=1, accelerator='cpu', logger=False, enable_checkpointing=False,\n"
+        "           enable_progress_bar=False, callbacks=[callback]).fit(M(), data)\n"
+        "assert mixkit_lightning.__version__ == '0.2.0'\n"
+        "print(mixkit_lightning.__file__)\n"
+    )
+    _probe(py, code, tmp_path / "lightning", [f for f in FRAMEWORKS if f != "pytorch_lightning"])
+
+
+#: the extras named like the integration distributions
+INTEGRATION_EXTRAS = ("sklearn", "pyg", "audio", "transformers", "lightning", "bench")
+
+
 def test_extras_name_the_integrations(wheels: dict[str, Path]) -> None:
     from packaging.requirements import Requirement
 
@@ -273,15 +315,16 @@ def test_extras_name_the_integrations(wheels: dict[str, Path]) -> None:
     for text in _wheel_requirements(wheels["mixkit"]):
         req = Requirement(text)
         if req.marker is not None:
-            for extra in ("sklearn", "pyg", "audio", "transformers", "bench", "graph", "hf", "all"):
+            for extra in (*INTEGRATION_EXTRAS, "graph", "hf", "all"):
                 if req.marker.evaluate({"extra": extra}):
                     extras.setdefault(extra, set()).add(req.name)
     assert extras["sklearn"] == {"mixkit-sklearn"}
     assert extras["pyg"] == extras["graph"] == {"mixkit-pyg"}  # graph: the 0.1 name
     assert extras["audio"] == {"mixkit-audio"}
     assert extras["transformers"] == extras["hf"] == {"mixkit-transformers"}  # hf: the 0.1 name
+    assert extras["lightning"] == {"mixkit-lightning"}
     assert extras["bench"] == {"mixkit-bench"}
-    integrations = ("sklearn", "pyg", "audio", "transformers", "bench")
+    integrations = INTEGRATION_EXTRAS
     assert extras["all"] == set().union(*(extras[e] for e in integrations))
 
 

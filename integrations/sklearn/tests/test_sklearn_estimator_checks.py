@@ -58,6 +58,7 @@ ESTIMATORS = [
     MixUpClassifier(SGDClassifier(loss="log_loss", random_state=0), alpha=0.4, random_state=0),
     MixUpRegressor(Ridge(), alpha=0.4, random_state=0),
     MixUpResampler(alpha=0.4, random_state=0),
+    MixUpResampler(sampling_strategy="auto", alpha=0.4, random_state=0),  # the oversampler
     MLPMixUpClassifier(**_mlp_kwargs()),
     MLPMixUpRegressor(**_mlp_kwargs()),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -9,14 +10,21 @@ import torch
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 from torch import nn
 
 from mixkit_sklearn._augment import classification_rows, dense, mix_rows, sample_hard_labels
 from mixkit_sklearn._mixers import fit_relabels, prepare_mixer, seeded_generator
-from mixkit_sklearn._validation import FLOAT_DTYPES, MIXING_CONSTRAINTS, SPARSE_FORMATS
+from mixkit_sklearn._oversample import (
+    PAIRS,
+    STRATEGIES,
+    check_oversampler_mixer,
+    oversample,
+    rows_to_add,
+)
+from mixkit_sklearn._validation import FLOAT_DTYPES, MIXING_CONSTRAINTS, SPARSE_FORMATS, fail
 
 __all__ = ["MixUpResampler"]
 
@@ -26,8 +34,23 @@ class MixUpResampler(BaseEstimator):
 
     It follows imbalanced-learn's sampler protocol, ``X_res, y_res = fit_resample(X, y)``,
     applied only when a pipeline is fitted (imbalanced-learn's ``Pipeline`` skips samplers at
-    predict time), and has no ``transform`` (imbalanced-learn refuses steps with both). The
-    protocol returns two arrays, so a mixed row's soft label has to travel in one of two ways:
+    predict time), and has no ``transform`` (imbalanced-learn refuses steps with both). Two
+    roles:
+
+    * ``sampling_strategy=None`` (default): **augmentation**. ``n_augment`` mixed copies of the
+      whole training set are added; the classes keep their proportions.
+    * ``sampling_strategy`` set (``"auto"``, ``"minority"``, ``"not minority"``, ``"not
+      majority"``, ``"all"``, a float or a dict, imbalanced-learn's conventions): a **minority
+      oversampler**, imbalanced-learn's ``SMOTE`` / ``RandomOverSampler`` role. Each class
+      gets the rows it lacks, each a mix of one of its rows (the anchor) with a partner:
+      another row of the class (``pairs="within"``: labelled with the class, exactly; SMOTE's
+      interpolation with a random partner and a Beta-distributed lam) or a row of another
+      class (``pairs="across"``: the anchor keeps at least half of the row and its class is
+      the label, Remix's rule). The mixer gives lam (``alpha``, ``mode``, ``p``) and the
+      interpolation; a mixer with a pairing, weighting or relabelling is refused there.
+
+    In the augmentation role the protocol returns two arrays, so a mixed row's soft label has
+    to travel in one of two ways:
 
     * ``labels="sample"`` (default): each mixed row gets ONE hard label drawn from its soft
       label, and rows of weight ``w`` (Local Mixup's weights, sample weights) are kept with
@@ -46,7 +69,12 @@ class MixUpResampler(BaseEstimator):
     Args:
         mixer, alpha, n_augment, keep_original, batch_size, random_state: as in
             :class:`MixUpClassifier` (the same ``random_state`` gives the same mixed rows).
-        labels: ``"sample"`` or ``"expand"`` (above).
+        labels: ``"sample"`` or ``"expand"`` (above; ``"sample"`` with ``sampling_strategy``).
+        sampling_strategy: None (augmentation), or which classes get new rows and how many
+            (oversampling): a name above, a float in ``(0, 1]`` (two classes: the minority's
+            count over the majority's after resampling), or ``{class: count}``.
+        pairs: the partners in the oversampling role: ``"within"`` the anchor's class or
+            ``"across"`` classes.
 
     Attributes:
         classes_, n_features_in_, feature_names_in_: of the last ``fit`` / ``fit_resample``.
@@ -69,6 +97,13 @@ class MixUpResampler(BaseEstimator):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **MIXING_CONSTRAINTS,
         "labels": [StrOptions({"sample", "expand"})],
+        "sampling_strategy": [
+            None,
+            StrOptions(set(STRATEGIES)),
+            Interval(Real, 0, 1, closed="right"),
+            dict,
+        ],
+        "pairs": [StrOptions(set(PAIRS))],
     }
 
     def __init__(
@@ -80,6 +115,8 @@ class MixUpResampler(BaseEstimator):
         keep_original: bool = True,
         batch_size: int = 256,
         labels: str = "sample",
+        sampling_strategy: Any = None,
+        pairs: str = "within",
         random_state: Any = None,
     ) -> None:
         self.mixer = mixer
@@ -88,6 +125,8 @@ class MixUpResampler(BaseEstimator):
         self.keep_original = keep_original
         self.batch_size = batch_size
         self.labels = labels
+        self.sampling_strategy = sampling_strategy
+        self.pairs = pairs
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
@@ -146,6 +185,8 @@ class MixUpResampler(BaseEstimator):
         """
         X, codes, sw, rng = self._setup(X, y, sample_weight)
         x_t, c_t = torch.from_numpy(X), torch.from_numpy(codes)
+        if self.sampling_strategy is not None:
+            return self._oversample(X, codes, sw, rng)
         fit_relabels(self.mixer_, x_t, c_t)
         rows = mix_rows(
             self.mixer_,
@@ -174,5 +215,46 @@ class MixUpResampler(BaseEstimator):
             parts_x.insert(0, X[keep0])
             parts_c.insert(0, codes[keep0])
         x_res, c_res = np.concatenate(parts_x), np.concatenate(parts_c)
+        self.sample_weight_ = np.ones(x_res.shape[0])
+        return x_res, self.classes_[c_res]
+
+    def _oversample(
+        self,
+        X: NDArray[np.floating],
+        codes: NDArray[np.int64],
+        sw: NDArray[np.float64] | None,
+        rng: np.random.RandomState,
+    ) -> tuple[NDArray[np.floating], NDArray[Any]]:
+        """The oversampling role: the training rows, then each class's new rows."""
+        owner = type(self).__name__
+        settings = {
+            "keep_original": (self.keep_original, True),
+            "n_augment": (self.n_augment, 1),
+            "labels": (self.labels, "sample"),
+            "sample_weight": (None if sw is None else "given", None),
+        }
+        for name, (value, needed) in settings.items():
+            if value != needed:
+                fail(
+                    owner,
+                    f"{name}={needed!r} with sampling_strategy set (an oversampler adds to the "
+                    "training rows as many new, unweighted, hard-labelled rows as each class "
+                    "lacks)",
+                    f"{name}={value!r}",
+                )
+        check_oversampler_mixer(owner, self.mixer_)
+        counts = np.bincount(codes, minlength=len(self.classes_))
+        added = rows_to_add(owner, counts, self.classes_, self.sampling_strategy)
+        new_x, new_c = oversample(
+            self.mixer_,
+            torch.from_numpy(X),
+            torch.from_numpy(codes),
+            added,
+            pairs=self.pairs,
+            batch_size=self.batch_size,
+            generator=seeded_generator(rng),
+        )
+        x_res = np.concatenate([X, new_x.numpy()])
+        c_res = np.concatenate([codes, new_c.numpy()])
         self.sample_weight_ = np.ones(x_res.shape[0])
         return x_res, self.classes_[c_res]
