@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.mixkit-installed
 DISTS  := $(sort $(dir $(wildcard packages/*/pyproject.toml integrations/*/pyproject.toml)))
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: setup system-deps demo papers test lint typecheck pytest bench clean
+.PHONY: setup system-deps demo evaluate papers docs test test-fast lint typecheck pytest bench clean
 
 setup: $(STAMP) system-deps
 
@@ -26,6 +26,10 @@ system-deps:
 
 demo: setup
 	$(VENV)/bin/mixkit-bench run --profile quick --out outputs/bench
+
+# the standard profile: clean, label-noise and over-training settings, more seeds (< 1 h, 2 cores)
+evaluate: setup
+	$(VENV)/bin/mixkit-bench run --profile standard --out outputs/standard
 
 papers: setup
 	$(VENV)/bin/mixkit-bench papers --out outputs/papers

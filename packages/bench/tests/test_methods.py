@@ -46,20 +46,25 @@ def test_the_reduction_type_is_the_cores_list() -> None:
     assert get_args(Reduction) == mixkit.functional.REDUCTIONS
 
 
-def test_every_method_is_a_mixer_and_only_mixupe_has_a_term() -> None:
+def test_every_method_is_a_mixer_and_only_mixupe_and_regmixup_have_a_term() -> None:
     ctx = _context()
     assert build("ERM", ctx).mixer is None
     for method in METHODS:
         if method == "ERM":
             continue
-        mixer = build(method, ctx).mixer
+        recipe = build(method, ctx)
+        mixer = recipe.mixer
         inner = mixkit.iter_mixers(mixer)
         assert inner == [mixer], method  # one mixer, no wrapper: the loop needs none
+        assert recipe.report_validation == (method == "MixUp, AutoSwitch"), method
         term = mixer.term
         if method == "MixupE":
             assert isinstance(term, mixkit.MixupETerm) and term.needs_model
             assert (term.eta, term.tau, term.version) == (1e-3, 1.0, 3)
             assert (mixer.alpha, mixer.num_classes) == (ctx.alpha, 3)
+        elif method == "RegMixup":
+            assert isinstance(term, mixkit.RegMixupTerm) and term.needs_model
+            assert (term.eta, mixer.alpha, mixer.num_classes) == (1.0, 20.0, 3)  # the authors'
         else:
             assert term is None, method
     with pytest.raises(ValueError, match=r"expected a method among \['ERM'"):
@@ -78,10 +83,9 @@ def test_the_loop_takes_every_loss_through_mixed_loss_with_decode_as_the_model()
     def batches(epoch: int) -> Any:
         return [(x[i : i + 10], y[i : i + 10]) for i in range(0, 40, 10)]
 
-    def evaluate(m: nn.Module) -> tuple[float, float]:
+    def evaluate(m: nn.Module) -> tuple[Tensor, Tensor]:
         with torch.no_grad():
-            logits = m(x)
-        return float((logits.argmax(1) == y).float().mean()), 0.0
+            return torch.log_softmax(m(x), dim=1), y
 
     before = [p.detach().clone() for p in model.parameters()]
     result = fit(
@@ -105,11 +109,9 @@ def test_mixupe_trains_through_the_loop() -> None:
     def batches(epoch: int) -> Any:
         return [(x[i : i + 20], y[i : i + 20]) for i in range(0, 60, 20)]
 
-    def evaluate(m: nn.Module) -> tuple[float, float]:
+    def evaluate(m: nn.Module) -> tuple[Tensor, Tensor]:
         with torch.no_grad():
-            logits = m(x)
-        loss = float(nn.functional.cross_entropy(logits, y))
-        return float((logits.argmax(1) == y).float().mean()), loss
+            return torch.log_softmax(m(x), dim=1), y
 
     result = fit(model, batches, evaluate, build("MixupE", ctx), epochs=30, lr=1e-2)
     assert result["accuracy"] > 0.9
@@ -139,3 +141,50 @@ def test_mixupe_runs_the_model_on_the_batch_it_takes_in_the_speech_domain() -> N
         mixed.loss(logits)
     loss = mixed.loss(logits, model=model)
     assert torch.isclose(loss, mixkit.mixed_loss(logits, mixed))  # the value: mixup's loss
+
+
+def test_regmixup_with_the_default_base_is_the_cores_preset() -> None:
+    ctx = _context()
+    assert ctx.fit_x is not None
+    x, y = ctx.fit_x[:16], ctx.fit_y[:16] if ctx.fit_y is not None else None
+    ours = build("RegMixup", ctx).mixer
+    preset = mixkit.RegMixup(num_classes=3, generator=torch.Generator().manual_seed(10_000))
+    a, b = ours(x, y), preset(x, y)
+    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
+    model = nn.Linear(5, 3)
+    torch.testing.assert_close(
+        a.loss(model(a.inputs), model=model), b.loss(model(b.inputs), model=model)
+    )
+
+
+def test_autoswitch_switches_mixing_off_when_the_validation_loss_stops_improving() -> None:
+    """The loop reports the clean validation loss after every epoch; a loss that only rises
+    switches mixing off after the warm-up and the patience (here 2 + 2 reports)."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(60, 5, generator=g), torch.arange(60) % 3
+    ctx = Context(num_classes=3, epochs=20, seed=0)
+    recipe = build("MixUp, AutoSwitch", ctx)
+    schedule = recipe.mixer.schedule
+    assert isinstance(schedule, mixkit.AutoSwitch)
+    assert (schedule.patience, schedule.warmup, schedule.smoothing) == (2, 2, 0.5)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    rising = iter(range(100))
+
+    def evaluate(m: nn.Module) -> tuple[Tensor, Tensor]:
+        with torch.no_grad():
+            return torch.log_softmax(m(x), dim=1), y
+
+    result = fit(
+        model, lambda e: [(x[i : i + 20], y[i : i + 20]) for i in range(0, 60, 20)], evaluate,
+        recipe, epochs=20, validate=lambda m: float(next(rising)),
+    )  # fmt: skip
+    assert schedule.switched_at == {"epoch": 3, "step": 12}  # after the 4th report
+    assert result["switched_at"] == 4 and result["mixed_epochs"] == [True] * 4 + [False] * 16
+    assert len(result["test_loss"]) == len(result["test_ece"]) == 20
+    # no report, no switch: the same recipe without a validation loss mixes throughout
+    again = fit(
+        nn.Linear(5, 3), lambda e: [(x, y)], evaluate, build("MixUp, AutoSwitch", ctx),
+        epochs=6,
+    )  # fmt: skip
+    assert again["switched_at"] is None and all(again["mixed_epochs"])

@@ -38,6 +38,8 @@ def test_core_public_names() -> None:
         "Pairing",
         "RandomChoice",
         "RandomPairing",
+        "RegMixup",
+        "RegMixupTerm",
         "Relabel",
         "Schedule",
         "Weighting",

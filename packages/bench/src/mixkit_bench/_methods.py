@@ -1,6 +1,6 @@
 """The methods of the evaluation, each a recipe built from mixkit's public API.
 
-Every method is one choice on mixkit's composition axes (ALGORITHMS.md "Composition"); the
+Every method is one choice on mixkit's composition axes (docs/guides/composing.md); the
 last one combines several in one mixer. Hyperparameters follow the papers' defaults where they
 transfer, and are the same in every domain unless the domain says otherwise.
 """
@@ -17,7 +17,7 @@ from torch import Tensor
 import mixkit
 from mixkit_bench._train import Recipe
 
-__all__ = ["METHODS", "Context", "build"]
+__all__ = ["METHODS", "NEEDS_VALIDATION", "Context", "build"]
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,11 @@ class Context:
     base: Callable[..., mixkit.Mixer] = mixkit.MixUp
     base_kwargs: dict[str, Any] = field(default_factory=dict)
 
-    def mixer(self, **strategies: Any) -> mixkit.Mixer:
-        """The domain's base mixer with the given strategies, seeded from the run's seed."""
+    def mixer(self, *, alpha: float | None = None, **strategies: Any) -> mixkit.Mixer:
+        """The domain's base mixer with the given strategies, seeded from the run's seed
+        (``alpha``: the method's own, instead of the domain's)."""
         return self.base(
-            alpha=self.alpha,
+            alpha=self.alpha if alpha is None else alpha,
             num_classes=self.num_classes,
             generator=torch.Generator().manual_seed(10_000 + self.seed),
             **self.base_kwargs,
@@ -105,6 +106,20 @@ def _switch(ctx: Context) -> Recipe:
     return Recipe(ctx.mixer(schedule=mixkit.OffAfter(fraction=0.75, total_epochs=ctx.epochs)))
 
 
+def _autoswitch(ctx: Context) -> Recipe:
+    # switched off for good when the clean validation loss (smoothed) has not improved for a
+    # tenth of the run; the loop reports it after every epoch
+    patience = max(2, ctx.epochs // 10)
+    schedule = mixkit.AutoSwitch(patience=patience, warmup=patience, smoothing=0.5)
+    return Recipe(ctx.mixer(schedule=schedule), report_validation=True)
+
+
+def _regmixup(ctx: Context) -> Recipe:
+    # RegMixup is a loss term too: clean cross-entropy plus eta x the mixup loss, with the
+    # authors' Beta(20, 20) in every domain (with the default base: the preset mixkit.RegMixup)
+    return Recipe(ctx.mixer(alpha=20.0, term=mixkit.RegMixupTerm(eta=1.0)))
+
+
 def _composed(ctx: Context) -> Recipe:
     mixer = ctx.mixer(
         pairing=mixkit.OTPairing(k=16),
@@ -124,7 +139,12 @@ METHODS: dict[str, Callable[[Context], Recipe]] = {
     "MixupE": _mixupe,
     "MixUp, off at 75%": _switch,
     "k-mixup + Local + off": _composed,
+    "RegMixup": _regmixup,
+    "MixUp, AutoSwitch": _autoswitch,
 }
+
+#: the methods that need the clean validation loss reported after every epoch
+NEEDS_VALIDATION = ("MixUp, AutoSwitch",)
 
 
 def build(method: str, ctx: Context) -> Recipe:

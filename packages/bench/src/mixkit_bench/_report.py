@@ -1,4 +1,10 @@
-"""Turning per-seed results into the table (Markdown + CSV) and the plots (PNG)."""
+"""Turning per-seed results into tables (Markdown + CSV) and plots (PNG).
+
+Every method is read against ERM on the same seeds (same data split, initialisation and, in
+the noisy setting, the same flipped labels): the paired difference ``method - ERM`` per seed,
+its mean and its 95% Student-t interval over seeds. A difference whose interval excludes 0 is
+marked (bold); one whose interval contains 0 is reported as it is, not significant.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,29 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["Summary", "summarize", "write_csv", "write_markdown", "write_plots"]
+from mixkit_bench._metrics import METRICS, N_BINS
 
-Summary = dict[tuple[str, str], dict[str, float]]
+__all__ = [
+    "Stat",
+    "mean_ci",
+    "paired_difference",
+    "statistics",
+    "summary_table",
+    "write_csv",
+    "write_markdown",
+    "write_plots",
+    "write_summary_csv",
+]
+
+BASELINE = "ERM"
+DOMAIN_ORDER = ("image", "tabular", "speech", "graph")
+#: how a metric is shown: scale (fractions as %), decimals
+SCALE = {"accuracy": 100.0, "nll": 1.0, "ece": 100.0, "brier": 1.0}
+DECIMALS = {"accuracy": 2, "nll": 3, "ece": 2, "brier": 3}
+
+#: ``(setting, domain, method) -> {"mean", "ci", "n", "diff", "diff_ci", "diff_n"}``
+Stat = dict[str, float]
+Stats = dict[tuple[str, str, str], Stat]
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
@@ -27,150 +53,377 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]
     return mean, float(stats.t.ppf(0.5 + level / 2, arr.size - 1) * sem)
 
 
-def summarize(results: Iterable[Mapping[str, Any]], metric: str = "accuracy") -> Summary:
-    """``{(domain, method): {"mean", "ci", "n"}}`` over seeds."""
-    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+def paired_difference(
+    method: Mapping[int, float], baseline: Mapping[int, float], level: float = 0.95
+) -> tuple[float, float, int]:
+    """``method - baseline`` on the seeds both have: mean, t-interval half-width, seeds.
+
+    The half-width is NaN with fewer than two common seeds (no interval), and the mean NaN
+    with none.
+    """
+    seeds = sorted(set(method) & set(baseline))
+    if not seeds:
+        return math.nan, math.nan, 0
+    diffs = [method[s] - baseline[s] for s in seeds]
+    mean, half = mean_ci(diffs, level)
+    return mean, (half if len(seeds) > 1 else math.nan), len(seeds)
+
+
+def significant(stat: Mapping[str, float]) -> bool:
+    """The paired interval excludes 0 (and exists)."""
+    half = stat.get("diff_ci", math.nan)
+    return bool(stat.get("diff_n", 0) >= 2 and abs(stat["diff"]) > half)
+
+
+def statistics(results: Iterable[Mapping[str, Any]], metric: str = "accuracy") -> Stats:
+    """Per (setting, domain, method): mean and t-interval over seeds, and the paired difference
+    against ERM on the same seeds (``diff``, ``diff_ci``, ``diff_n``; NaN without ERM)."""
+    groups: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
     for r in results:
-        groups[(str(r["domain"]), str(r["method"]))].append(float(r[metric]))
-    out: Summary = {}
-    for key, values in groups.items():
-        mean, ci = mean_ci(values)
-        out[key] = {"mean": mean, "ci": ci, "n": float(len(values))}
+        key = (str(r.get("setting", "clean")), str(r["domain"]), str(r["method"]))
+        groups[key][int(r["seed"])] = float(r[metric])
+    out: Stats = {}
+    for (setting, domain, method), by_seed in groups.items():
+        mean, ci = mean_ci(list(by_seed.values()))
+        base = groups.get((setting, domain, BASELINE))
+        diff, diff_ci, diff_n = (
+            paired_difference(by_seed, base)
+            if base is not None and method != BASELINE
+            else (math.nan, math.nan, 0)
+        )
+        out[(setting, domain, method)] = {
+            "mean": mean, "ci": ci, "n": float(len(by_seed)),
+            "diff": diff, "diff_ci": diff_ci, "diff_n": float(diff_n),
+        }  # fmt: skip
     return out
 
 
-DOMAIN_ORDER = ("image", "tabular", "speech", "graph")
-
-
-def _order(summary: Summary, methods: Sequence[str] | None) -> tuple[list[str], list[str]]:
-    present = {d for d, _ in summary}
-    domains = [d for d in DOMAIN_ORDER if d in present] + sorted(present - set(DOMAIN_ORDER))
-    seen = [m for _, m in summary]
+def _order(
+    keys: Iterable[tuple[str, str, str]], setting: str, methods: Sequence[str] | None
+) -> tuple[list[str], list[str]]:
+    present = [(d, m) for s, d, m in keys if s == setting]
+    domains = {d for d, _ in present}
+    ordered = [d for d in DOMAIN_ORDER if d in domains] + sorted(domains - set(DOMAIN_ORDER))
+    seen = list(dict.fromkeys(m for _, m in present))
     order = list(methods) if methods else []
-    order += [m for m in dict.fromkeys(seen) if m not in order]
-    return domains, [m for m in order if m in seen]
+    order += [m for m in seen if m not in order]
+    return ordered, [m for m in order if m in seen]
+
+
+def _fmt(value: float, metric: str) -> str:
+    return f"{SCALE[metric] * value:.{DECIMALS[metric]}f}"
+
+
+def _signed(value: float, metric: str) -> str:
+    text = f"{SCALE[metric] * value:+.{DECIMALS[metric]}f}"
+    return text.replace("-", "−")  # a real minus sign: the column reads better
+
+
+def cell(stat: Mapping[str, float], metric: str, method: str, *, interval: bool = True) -> str:
+    """ERM: ``mean ± ci``; a method: ``mean (Δ ± half-width)``, the Δ bold when significant."""
+    mean = _fmt(stat["mean"], metric)
+    if method == BASELINE or math.isnan(stat["diff"]):
+        return f"{mean} ± {_fmt(stat['ci'], metric)}" if interval else mean
+    delta = _signed(stat["diff"], metric)
+    if interval and not math.isnan(stat["diff_ci"]):
+        delta += f" ± {_fmt(stat['diff_ci'], metric)}"
+    return f"{mean} ({'**' + delta + '**' if significant(stat) else delta})"
+
+
+def metric_table(
+    by_metric: Mapping[str, Stats], setting: str, metric: str, methods: Sequence[str] | None
+) -> str:
+    """Methods as rows, domains as columns, one metric."""
+    stats_ = by_metric[metric]
+    domains, rows = _order(stats_, setting, methods)
+    lines = ["| method | " + " | ".join(domains) + " |", "|---|" + "---|" * len(domains)]
+    for m in rows:
+        cells = [
+            cell(stats_[(setting, d, m)], metric, m) if (setting, d, m) in stats_ else "–"
+            for d in domains
+        ]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def summary_table(
+    by_metric: Mapping[str, Stats],
+    setting: str,
+    methods: Sequence[str] | None = None,
+    metrics: Sequence[str] = ("accuracy", "ece"),
+) -> str:
+    """Two columns per domain (accuracy and ECE by default): ``mean (Δ)``, Δ bold when its
+    interval excludes 0 (the intervals are in the per-metric tables)."""
+    first = by_metric[metrics[0]]
+    domains, rows = _order(first, setting, methods)
+    short = {"accuracy": "acc", "nll": "NLL", "ece": "ECE", "brier": "Brier"}
+    head = [f"{d} {short[m]}" for d in domains for m in metrics]
+    lines = ["| method | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    for method in rows:
+        cells = []
+        for d in domains:
+            for metric in metrics:
+                stat = by_metric[metric].get((setting, d, method))
+                cells.append("–" if stat is None else cell(stat, metric, method, interval=False))
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def write_markdown(
-    summary: Summary, path: Path, *, methods: Sequence[str] | None = None, header: str = ""
+    results: Sequence[Mapping[str, Any]],
+    path: Path,
+    *,
+    methods: Sequence[str] | None = None,
+    header: str = "",
+    settings: Mapping[str, str] | None = None,
 ) -> str:
-    """Methods as rows, domains as columns, ``mean ± 95% CI`` in %, best per column in bold."""
-    domains, rows = _order(summary, methods)
-    best = {
-        d: max((v["mean"] for (dd, _), v in summary.items() if dd == d), default=math.nan)
-        for d in domains
-    }
+    """``results.md``: per setting the accuracy/ECE summary and one table per metric."""
+    by_metric = {m: statistics(results, m) for m in METRICS}
+    order = list(dict.fromkeys(str(r.get("setting", "clean")) for r in results))
     lines = [header] if header else []
-    lines.append("| method | " + " | ".join(domains) + " |")
-    lines.append("|---|" + "---|" * len(domains))
-    for m in rows:
-        cells = []
-        for d in domains:
-            v = summary.get((d, m))
-            if v is None:
-                cells.append("–")
-                continue
-            text = f"{100 * v['mean']:.2f} ± {100 * v['ci']:.2f}"
-            cells.append(f"**{text}**" if v["mean"] == best[d] else text)
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n"
+    lines.append(
+        "Cells: mean over seeds; for ERM `mean ± 95% interval`; for a method `mean (Δ ± "
+        "half-width)`, Δ the paired difference to ERM on the same seeds with its 95% "
+        "t-interval; **bold** Δ: the interval excludes 0 (a real difference at this many "
+        "seeds), otherwise no significant difference. Accuracy and ECE in %.\n"
+    )
+    for setting in order:
+        described = (settings or {}).get(setting, "")
+        lines.append(f"## Setting `{setting}`" + (f": {described}" if described else "") + "\n")
+        lines.append("Accuracy and ECE, Δ to ERM:\n")
+        lines.append(summary_table(by_metric, setting, methods))
+        for metric, (title, higher) in METRICS.items():
+            better = "higher" if higher else "lower"
+            lines.append(f"### {title}, {better} is better\n")
+            lines.append(metric_table(by_metric, setting, metric, methods))
+    text = "\n".join(lines)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return text
 
 
 def write_csv(results: Iterable[Mapping[str, Any]], path: Path) -> None:
-    """One row per (domain, method, seed) with the scalar metrics."""
-    rows = [{k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in results]
+    """``results.csv``: one row per (setting, domain, method, seed) with every scalar metric
+    (the per-dataset scores of the tabular domain flattened as ``<dataset>.<metric>``)."""
+    rows = []
+    for r in results:
+        row = {k: v for k, v in r.items() if not isinstance(v, list | dict)}
+        for name, scores in (r.get("per_dataset") or {}).items():
+            row |= {f"{name}.{k}": v for k, v in scores.items() if not isinstance(v, list | dict)}
+        rows.append(row)
+    first = ["setting", "domain", "method", "seed", *METRICS]
+    fields = [f for f in first if any(f in r for r in rows)]
+    fields += sorted({k for r in rows for k in r} - set(fields))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fields = sorted({k for r in rows for k in r})
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
 
 
+def write_summary_csv(results: Sequence[Mapping[str, Any]], path: Path) -> None:
+    """``summary.csv``: per (setting, domain, method, metric) the mean, its interval, the
+    paired difference to ERM, its interval and whether it excludes 0."""
+    fields = ["setting", "domain", "method", "metric", "seeds", "mean", "ci95",
+              "diff_vs_erm", "diff_ci95", "significant"]  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(fields)
+        for metric in METRICS:
+            for (setting, domain, method), s in statistics(results, metric).items():
+                writer.writerow([
+                    setting, domain, method, metric, int(s["n"]), s["mean"], s["ci"],
+                    "" if math.isnan(s["diff"]) else s["diff"],
+                    "" if math.isnan(s["diff_ci"]) else s["diff_ci"],
+                    significant(s),
+                ])  # fmt: skip
+
+
+def _colors(rows: Sequence[str]) -> dict[str, Any]:
+    import matplotlib.pyplot as plt
+
+    palette = plt.get_cmap("tab20")(np.arange(20))
+    return {m: palette[(2 * i) % 20 + (2 * i) // 20 % 2] for i, m in enumerate(rows)}
+
+
 def write_plots(
     results: Sequence[Mapping[str, Any]],
-    summary: Summary,
     out: Path,
     *,
     methods: Sequence[str] | None = None,
 ) -> list[Path]:
-    """Accuracy by method per domain, and mean test-loss curves (the over-training view)."""
+    """Per setting: ``differences-<setting>.png`` (paired differences to ERM, every metric and
+    domain), ``test_loss-<setting>.png`` (clean test loss and accuracy by epoch, dotted where a
+    schedule switched mixing off) and ``reliability-<setting>-<domain>.png``."""
     import matplotlib
 
     matplotlib.use("Agg")
+    out.mkdir(parents=True, exist_ok=True)
+    by_metric = {m: statistics(results, m) for m in METRICS}
+    paths = []
+    for setting in dict.fromkeys(str(r.get("setting", "clean")) for r in results):
+        runs = [r for r in results if str(r.get("setting", "clean")) == setting]
+        domains, rows = _order(by_metric["accuracy"], setting, methods)
+        color = _colors(rows)
+        paths.append(_differences(by_metric, setting, domains, rows, color, out))
+        curves = _curves(runs, setting, domains, rows, color, out)
+        if curves is not None:
+            paths.append(curves)
+        paths += [_reliability(runs, setting, d, rows, out) for d in domains]
+    return paths
+
+
+def _differences(
+    by_metric: Mapping[str, Stats],
+    setting: str,
+    domains: Sequence[str],
+    rows: Sequence[str],
+    color: Mapping[str, Any],
+    out: Path,
+) -> Path:
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
-    domains, rows = _order(summary, methods)
-    palette = plt.get_cmap("tab10")(np.arange(10))
-    color = {m: palette[i % len(palette)] for i, m in enumerate(rows)}  # one colour per method
-    paths = []
-
-    fig, axes = plt.subplots(1, len(domains), figsize=(4.2 * len(domains), 4), squeeze=False)
-    for ax, d in zip(axes[0], domains, strict=True):
-        names = [m for m in rows if (d, m) in summary]
-        means = [100 * summary[(d, m)]["mean"] for m in names]
-        cis = [100 * summary[(d, m)]["ci"] for m in names]
-        colors = [color[m] for m in names]
-        ax.barh(range(len(names)), means, xerr=cis, color=colors, alpha=0.85, capsize=3)
-        if (d, "ERM") in summary:  # the baseline every method is read against
-            ax.axvline(100 * summary[(d, "ERM")]["mean"], color="0.3", ls="--", lw=1)
-        ax.set_yticks(range(len(names)), names, fontsize=8)
-        ax.invert_yaxis()
-        low = min(m - c for m, c in zip(means, cis, strict=True))
-        high = max(m + c for m, c in zip(means, cis, strict=True))
-        ax.set_xlim(
-            max(0.0, low - 0.15 * (high - low + 1)), min(100.0, high + 0.1 * (high - low + 1))
-        )
-        ax.set_xlabel("test accuracy (%)")
-        ax.set_title(d)
-        ax.grid(axis="x", alpha=0.3)
+    metrics = list(METRICS)
+    fig, axes = plt.subplots(
+        len(metrics), len(domains), figsize=(3.6 * len(domains), 0.32 * len(rows) * 4 + 2),
+        squeeze=False,
+    )  # fmt: skip
+    for i, metric in enumerate(metrics):
+        title, higher = METRICS[metric]
+        for j, d in enumerate(domains):
+            ax = axes[i][j]
+            names = [m for m in rows if m != BASELINE and (setting, d, m) in by_metric[metric]]
+            for k, m in enumerate(names):
+                s = by_metric[metric][(setting, d, m)]
+                if math.isnan(s["diff"]):
+                    continue
+                half = 0.0 if math.isnan(s["diff_ci"]) else SCALE[metric] * s["diff_ci"]
+                ax.errorbar(
+                    SCALE[metric] * s["diff"], k, xerr=half, fmt="o", capsize=3,
+                    color=color[m], mfc=color[m] if significant(s) else "white",
+                )  # fmt: skip
+            ax.axvline(0.0, color="0.3", lw=1, ls="--")
+            ax.set_yticks(range(len(names)), names if j == 0 else [""] * len(names), fontsize=7)
+            ax.set_ylim(max(1, len(names)) - 0.5, -0.5)
+            ax.grid(axis="x", alpha=0.3)
+            ax.tick_params(axis="x", labelsize=7)
+            if i == 0:
+                ax.set_title(d)
+            unit = title.split(" (")[0]
+            ax.set_xlabel(f"Δ {unit} vs ERM ({'higher' if higher else 'lower'} is better)",
+                          fontsize=7)  # fmt: skip
+    fig.suptitle(
+        f"setting {setting}: method − ERM, paired over seeds, 95% interval "
+        "(filled: excludes 0)", fontsize=9,
+    )  # fmt: skip
     fig.tight_layout()
-    path = out / "accuracy.png"
-    fig.savefig(path, dpi=110)
+    path = out / f"differences-{setting}.png"
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    paths.append(path)
+    return path
 
-    curved = [d for d in domains if any(r["domain"] == d and r.get("test_loss") for r in results)]
+
+def _curves(
+    runs: Sequence[Mapping[str, Any]],
+    setting: str,
+    domains: Sequence[str],
+    rows: Sequence[str],
+    color: Mapping[str, Any],
+    out: Path,
+) -> Path | None:
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    curved = [d for d in domains if any(r["domain"] == d and r.get("test_loss") for r in runs)]
     if not curved:
-        return paths
-    fig, axes = plt.subplots(1, len(curved), figsize=(4.2 * len(curved), 3.6), squeeze=False)
-    for ax, d in zip(axes[0], curved, strict=True):
-        for m in rows:
-            curves = [
-                r["test_loss"]
-                for r in results
-                if r["domain"] == d and r["method"] == m and r.get("test_loss")
-            ]
-            if not curves:
-                continue
-            length = min(len(c) for c in curves)
-            mean = np.mean([c[:length] for c in curves], axis=0)
-            (line,) = ax.plot(range(1, length + 1), mean, label=m, lw=1.2, color=color[m])
-            switches = [
-                r["switched_at"]
-                for r in results
-                if r["domain"] == d and r["method"] == m and r.get("switched_at") is not None
-            ]
-            for s in switches[:1]:  # epochs are plotted from 1; mixing is off from this one
-                ax.axvline(int(s) + 1, color=line.get_color(), ls=":", lw=1)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("clean test loss")
-        ax.set_title(d)
-        ax.grid(alpha=0.3)
-    # One legend for the figure, from whichever panels drew a curve for the method.
+        return None
+    panels = (("test_loss", "clean test loss (NLL)"), ("test_accuracy", "test accuracy"))
+    fig, axes = plt.subplots(2, len(curved), figsize=(4.2 * len(curved), 6.4), squeeze=False)
+    for j, d in enumerate(curved):
+        for i, (key, label) in enumerate(panels):
+            ax = axes[i][j]
+            for m in rows:
+                mine = [r for r in runs if r["domain"] == d and r["method"] == m and r.get(key)]
+                if not mine:
+                    continue
+                length = min(len(r[key]) for r in mine)
+                mean = np.mean([r[key][:length] for r in mine], axis=0)
+                epochs = np.arange(1, length + 1)
+                ax.plot(epochs, mean, label=m, lw=1.2, color=color[m])
+                switched = [r["switched_at"] for r in mine if r.get("switched_at") is not None]
+                if switched:  # epochs are plotted from 1; mixing is off from this one
+                    ax.axvline(float(np.median(switched)) + 1, color=color[m], ls=":", lw=1)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+            if i == 0:
+                ax.set_title(d)
     handles: dict[str, Any] = {}
-    for ax in axes[0]:
+    for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     if handles:
-        axes[0][-1].legend(list(handles.values()), list(handles), fontsize=7, loc="upper right")
+        axes[0][-1].legend(list(handles.values()), list(handles), fontsize=7, loc="best")
+    fig.suptitle(
+        f"setting {setting}: mean over seeds; dotted: median epoch a schedule switched "
+        "mixing off", fontsize=9,
+    )  # fmt: skip
     fig.tight_layout()
-    path = out / "test_loss.png"
-    fig.savefig(path, dpi=110)
+    path = out / f"test_loss-{setting}.png"
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    paths.append(path)
-    return paths
+    return path
+
+
+def _reliability(
+    runs: Sequence[Mapping[str, Any]], setting: str, domain: str, rows: Sequence[str], out: Path
+) -> Path:
+    """One panel per method: accuracy per confidence bin (seeds pooled) against the diagonal,
+    the gap shaded, and the method's mean ECE over seeds."""
+    import matplotlib.pyplot as plt
+
+    names = [m for m in rows if any(r["domain"] == domain and r["method"] == m for r in runs)]
+    cols = min(4, len(names))
+    nrows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(2.6 * cols, 2.7 * nrows), squeeze=False)
+    width = 1.0 / N_BINS
+    centers = (np.arange(N_BINS) + 0.5) * width
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    for ax, m in zip(axes.flat, names, strict=False):
+        mine = [r for r in runs if r["domain"] == domain and r["method"] == m and r.get("bins")]
+        count = np.sum([r["bins"]["count"] for r in mine], axis=0)
+        conf = np.sum([r["bins"]["confidence"] for r in mine], axis=0)
+        correct = np.sum([r["bins"]["correct"] for r in mine], axis=0)
+        # torchmetrics' 16th slot holds confidence == 1: drawn in the last bin
+        count[N_BINS - 1] += count[N_BINS]
+        conf[N_BINS - 1] += conf[N_BINS]
+        correct[N_BINS - 1] += correct[N_BINS]
+        count, conf, correct = count[:N_BINS], conf[:N_BINS], correct[:N_BINS]
+        filled = count > 0
+        acc = np.divide(correct, count, out=np.zeros_like(correct), where=filled)
+        mean_conf = np.divide(conf, count, out=np.zeros_like(conf), where=filled)
+        share = count / max(1.0, float(count.sum()))
+        ax.bar(centers, share, width=width, color="0.85", edgecolor="white")  # predictions
+        ax.bar(centers[filled], acc[filled], width=width, color="#4c72b0", alpha=0.8,
+               edgecolor="white")  # fmt: skip
+        ax.plot(centers[filled], mean_conf[filled], "_", color="#c44e52", ms=9, mew=2)
+        ax.plot([0, 1], [0, 1], color="0.3", ls="--", lw=1)
+        ece = np.mean([r["ece"] for r in mine]) if mine else math.nan
+        ax.set_title(f"{m}\nECE {100 * ece:.1f}%", fontsize=8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("confidence", fontsize=7)
+        ax.set_ylabel("accuracy", fontsize=7)
+    fig.suptitle(
+        f"reliability, {domain}, setting {setting} (seeds pooled): accuracy per confidence bin "
+        "(blue), mean confidence (red), share of predictions (grey)", fontsize=8,
+    )  # fmt: skip
+    fig.tight_layout()
+    path = out / f"reliability-{setting}-{domain}.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mixkit_bench._metrics import classification_metrics
+
 __all__ = ["Recipe", "Reduction", "fit"]
 
 #: the reductions of ``mixkit.functional.REDUCTIONS``, as a type
@@ -51,7 +53,7 @@ def _identity(x: Any) -> Any:
 def fit(
     model: nn.Module,
     batches: Callable[[int], Iterable[tuple[Any, Tensor]]],
-    evaluate: Callable[[nn.Module], tuple[float, float]],
+    evaluate: Callable[[nn.Module], tuple[Tensor, Tensor]],
     recipe: Recipe,
     *,
     epochs: int,
@@ -63,12 +65,17 @@ def fit(
     optimizer: str = "adamw",
     milestones: tuple[float, ...] = (),
 ) -> dict[str, Any]:
-    """Train ``model``; returns final test accuracy and per-epoch clean test loss / accuracy.
+    """Train ``model``; returns the final test metrics and the per-epoch clean test curves.
+
+    The result holds the metrics of :func:`mixkit_bench._metrics.classification_metrics` after
+    the last epoch (``accuracy``, ``nll``, ``ece``, ``brier``, ``bins``) and, per epoch, the
+    clean test loss ``test_loss`` (the NLL), ``test_accuracy`` and ``test_ece``.
 
     Args:
         model: the network (its parameters are optimised with AdamW).
         batches: ``epoch -> iterable of (batch, labels)``.
-        evaluate: ``model -> (accuracy, mean cross-entropy)`` on the test set, unmixed.
+        evaluate: ``model -> (log-probabilities (N, C), labels (N,))`` on the clean test set,
+            unmixed (called in eval mode after every epoch).
         recipe: the method.
         encode: batch -> tensor to mix (default: the batch itself).
         decode: mixed tensor -> logits (default: ``model``).
@@ -90,7 +97,8 @@ def fit(
         opt, sorted({max(1, round(f * epochs)) for f in milestones}), gamma=0.1
     )
     mixer = recipe.mixer
-    test_loss, test_acc, mixing = [], [], []
+    test_loss, test_acc, test_ece, mixing = [], [], [], []
+    scores: dict[str, Any] = {}
     start = time.perf_counter()
     for epoch in range(epochs):
         model.train()
@@ -112,18 +120,19 @@ def fit(
             opt.step()
         decay.step()
         model.eval()
-        acc, tl = evaluate(model)
-        test_acc.append(acc)
-        test_loss.append(tl)
+        scores = classification_metrics(*evaluate(model))
+        test_acc.append(scores["accuracy"])
+        test_loss.append(scores["nll"])
+        test_ece.append(scores["ece"])
         mixing.append(mixed_any)
         if mixer is not None and recipe.report_validation and validate is not None:
             mixer.report(validate(model))
     # the first epoch trained without mixing after epochs with it (a schedule switched it off)
     switched_at = next((e for e in range(1, epochs) if mixing[e - 1] and not any(mixing[e:])), None)
-    return {
-        "accuracy": test_acc[-1],
+    return scores | {
         "test_loss": test_loss,
         "test_accuracy": test_acc,
+        "test_ece": test_ece,
         "switched_at": switched_at,
         "mixed_epochs": mixing,
         "train_seconds": time.perf_counter() - start,

@@ -1,7 +1,8 @@
 """``mixkit-bench``: the cross-domain evaluation and the papers' cheap checks.
 
 mixkit-bench run                      # quick profile, all four domains (< 10 min, 2 cores)
-mixkit-bench run --domains image tabular --methods ERM MixUp --seeds 2
+mixkit-bench run --profile standard   # clean, label-noise and over-training settings (< 1 h)
+mixkit-bench run --domains image tabular --methods ERM MixUp --seeds 2 --label-noise 0.4
 mixkit-bench run --profile full --device cuda --data image=/data/cifar10 graph=/data/TU
 mixkit-bench papers                   # each seed paper's claim: what we measured, holds or not
 mixkit-bench list                     # domains and the methods each runs
@@ -10,6 +11,7 @@ mixkit-bench list                     # domains and the methods each runs
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -35,7 +37,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the cross-domain evaluation")
-    run.add_argument("--profile", choices=["quick", "full", "tiny"], default="quick")
+    run.add_argument("--profile", choices=["quick", "standard", "full", "tiny"], default="quick")
+    run.add_argument(
+        "--settings",
+        nargs="+",
+        default=None,
+        metavar="SETTING",
+        help="the profile's settings to run: clean, noise, overtrain (default: all it has)",
+    )
+    run.add_argument(
+        "--label-noise",
+        type=float,
+        default=None,
+        metavar="P",
+        help="flip this share of the training labels to another class, uniformly, in every "
+        "setting that runs (the test set stays clean)",
+    )
     run.add_argument("--domains", nargs="+", default=None, help="default: all")
     run.add_argument("--methods", nargs="+", default=None, help="default: all of each domain")
     run.add_argument("--seeds", type=int, default=None, help="default: the profile's")
@@ -78,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             data=_parse_data(args.data),
             progress=not args.no_progress,
             today=date.today().isoformat(),
+            settings=args.settings,
+            label_noise=args.label_noise,
+            command="mixkit-bench "
+            + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
         )
     except ValueError as err:
         print(f"mixkit-bench: {err}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The cross-domain evaluation: profiles, task list, report."""
+"""The cross-domain evaluation: profiles, settings, task list, report."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mixkit_bench._report import summarize, write_csv, write_markdown, write_plots
+from mixkit_bench._methods import METHODS
+from mixkit_bench._report import (
+    write_csv,
+    write_markdown,
+    write_plots,
+    write_summary_csv,
+)
 from mixkit_bench._runner import Profile, Task, run_tasks
 
-__all__ = ["DOMAIN_MODULES", "PROFILES", "available", "run"]
+__all__ = ["DOMAIN_MODULES", "PROFILES", "SETTINGS", "available", "run"]
 
 DOMAIN_MODULES = {
     "image": "mixkit_bench.domains.image",
@@ -19,32 +25,108 @@ DOMAIN_MODULES = {
     "graph": "mixkit_bench.domains.graph",
 }
 
-# Per profile and domain: seeds, epochs and the domain's own options. ``quick`` is what
-# ``make demo`` runs (all four domains in under 10 minutes on 2 CPU cores); ``tiny`` is the
-# smoke test's; ``full`` is paper-sized (PreActResNet-18, long schedules; use a GPU).
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+#: the experimental settings, in which the mixup papers make their claims
+SETTINGS = {
+    "clean": "the training labels as given",
+    "noise": "a share of the training (and validation) labels replaced by another class drawn "
+    "uniformly (`label_noise`); the test set stays clean",
+    "overtrain": "a small training set trained long enough that ERM and always-on mixup "
+    "over-fit; the clean test loss per epoch shows it (Liu et al., ICLR 2023)",
+}
+
+# the methods of each setting (a domain runs those it supports)
+CLEAN = tuple(m for m in METHODS if m != "MixUp, AutoSwitch")  # 5-10 epochs: nothing to stop
+NOISY = ("ERM", "MixUp", "CutMix", "RegMixup", "MixUp, off at 75%")
+LONG = ("ERM", "MixUp", "RegMixup", "MixUp, off at 75%", "MixUp, AutoSwitch")
+
+
+def _spec(seeds: int, epochs: int, methods: Sequence[str], **options: Any) -> dict[str, Any]:
+    return {"seeds": seeds, "epochs": epochs, "methods": tuple(methods), "options": options}
+
+
+# Per profile, setting and domain: seeds, epochs, methods and the domain's own options.
+# ``quick`` is what ``make demo`` runs (the clean setting in all four domains, 230 runs, about
+# 5 minutes on 2 idle CPU cores); ``standard`` (``make evaluate``) adds label noise and
+# over-training with more seeds (540 runs, about 40 minutes on 2 idle CPU cores, estimated from
+# one seed of every run); ``full`` is paper-sized (use a GPU); ``tiny`` is the smoke test's.
+PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
     "tiny": {
-        "image": {"seeds": 1, "epochs": 1,
-                  "options": {"train_size": 256, "test_size": 256, "channels": 8}},
-        "tabular": {"seeds": 1, "epochs": 3, "options": {"datasets": ["iris"]}},
-        "speech": {"seeds": 1, "epochs": 1, "options": {"clips": 120, "channels": 8}},
-        "graph": {"seeds": 1, "epochs": 2, "options": {"graphs": 60}},
+        "clean": {
+            "image": _spec(2, 1, CLEAN, train_size=256, test_size=256, channels=8),
+            "tabular": _spec(2, 3, CLEAN, datasets=["iris"]),
+            "speech": _spec(1, 1, CLEAN, clips=120, channels=8),
+            "graph": _spec(2, 2, CLEAN, graphs=60),
+        },
+        "noise": {
+            "image": _spec(1, 1, NOISY, train_size=256, test_size=256, channels=8,
+                           label_noise=0.4),
+            "tabular": _spec(1, 3, NOISY, datasets=["iris"], label_noise=0.4),
+            "speech": _spec(1, 1, NOISY, clips=120, channels=8, label_noise=0.4),
+            "graph": _spec(1, 2, NOISY, graphs=60, label_noise=0.4),
+        },
+        "overtrain": {
+            "image": _spec(1, 3, LONG, train_size=128, test_size=256, channels=8),
+            "tabular": _spec(1, 6, LONG, datasets=["iris"], train_fraction=0.5),
+            "speech": _spec(1, 3, LONG, clips=120, channels=8),
+            "graph": _spec(1, 4, LONG, graphs=60),
+        },
     },
     "quick": {
-        "image": {"seeds": 3, "epochs": 5,
-                  "options": {"train_size": 1500, "test_size": 3000, "channels": 16}},
-        "tabular": {"seeds": 3, "epochs": 60, "options": {"datasets": ["wine", "breast_cancer"]}},
-        "speech": {"seeds": 3, "epochs": 6, "options": {"clips": 600, "channels": 16}},
-        "graph": {"seeds": 5, "epochs": 30, "options": {"graphs": None}},
+        "clean": {
+            "image": _spec(3, 5, CLEAN, train_size=1500, test_size=3000, channels=16),
+            "tabular": _spec(10, 60, CLEAN, datasets=["wine", "breast_cancer"]),
+            "speech": _spec(3, 6, CLEAN, clips=600, channels=16),
+            "graph": _spec(10, 30, CLEAN, graphs=None),
+        },
+    },
+    "standard": {
+        "clean": {
+            "image": _spec(5, 10, CLEAN, train_size=2000, test_size=3000, channels=16),
+            "tabular": _spec(10, 60, CLEAN, datasets=["wine", "breast_cancer"]),
+            "speech": _spec(5, 8, CLEAN, clips=600, channels=16),
+            "graph": _spec(10, 30, CLEAN, graphs=None),
+        },
+        "noise": {
+            "image": _spec(5, 15, NOISY, train_size=2000, test_size=3000, channels=16,
+                           label_noise=0.4),
+            "tabular": _spec(10, 100, NOISY, datasets=["wine", "breast_cancer"],
+                             label_noise=0.4),
+            "speech": _spec(5, 12, NOISY, clips=600, channels=16, label_noise=0.4),
+            "graph": _spec(10, 60, NOISY, graphs=None, label_noise=0.4),
+        },
+        "overtrain": {
+            "image": _spec(5, 60, LONG, train_size=1000, test_size=3000, channels=16),
+            "tabular": _spec(10, 300, LONG, datasets=["wine", "breast_cancer"],
+                             train_fraction=0.3),
+            "speech": _spec(5, 40, LONG, clips=300, channels=16),
+            "graph": _spec(10, 200, LONG, graphs=None),
+        },
     },
     "full": {
-        "image": {"seeds": 5, "epochs": 200,
-                  "options": {"train_size": None, "test_size": None, "model": "preact_resnet18",
-                              "recipe": "paper"}},
-        "tabular": {"seeds": 5, "epochs": 300,
-                    "options": {"datasets": ["iris", "wine", "breast_cancer", "digits"]}},
-        "speech": {"seeds": 5, "epochs": 40, "options": {"clips": 4000, "channels": 32}},
-        "graph": {"seeds": 10, "epochs": 200, "options": {"graphs": None}},
+        "clean": {
+            "image": _spec(5, 200, CLEAN, train_size=None, test_size=None,
+                           model="preact_resnet18", recipe="paper"),
+            "tabular": _spec(5, 300, CLEAN, datasets=["iris", "wine", "breast_cancer", "digits"]),
+            "speech": _spec(5, 40, CLEAN, clips=4000, channels=32),
+            "graph": _spec(10, 200, CLEAN, graphs=None),
+        },
+        "noise": {
+            "image": _spec(5, 200, NOISY, train_size=None, test_size=None,
+                           model="preact_resnet18", recipe="paper", label_noise=0.4),
+            "tabular": _spec(5, 300, NOISY, datasets=["iris", "wine", "breast_cancer", "digits"],
+                             label_noise=0.4),
+            "speech": _spec(5, 40, NOISY, clips=4000, channels=32, label_noise=0.4),
+            "graph": _spec(10, 200, NOISY, graphs=None, label_noise=0.4),
+        },
+        "overtrain": {
+            # the over-training regime of Liu et al.: a fraction of the data, many epochs
+            "image": _spec(5, 400, LONG, train_size=5000, test_size=None,
+                           model="preact_resnet18", recipe="paper"),
+            "tabular": _spec(5, 1000, LONG, datasets=["iris", "wine", "breast_cancer", "digits"],
+                             train_fraction=0.3),
+            "speech": _spec(5, 200, LONG, clips=1000, channels=32),
+            "graph": _spec(10, 600, LONG, graphs=None),
+        },
     },
 }  # fmt: skip
 
@@ -73,50 +155,92 @@ def run(
     data: Mapping[str, str] | None = None,
     progress: bool = True,
     today: str = "",
+    settings: Sequence[str] | None = None,
+    label_noise: float | None = None,
+    command: str = "",
 ) -> str:
-    """Run the evaluation and write ``results.md``, ``results.csv`` and the plots under ``out``.
+    """Run the evaluation and write ``results.md``, ``results.csv``, ``summary.csv`` and the
+    plots under ``out``.
 
-    Returns the Markdown table.
+    Args:
+        settings: the profile's settings to run (default: all of them).
+        label_noise: when given, the share of training labels flipped in every setting that
+            runs (its name then says so, e.g. ``clean-noise0.4``).
+        command: the command line shown in the report.
+
+    Returns the Markdown report.
     """
     if profile not in PROFILES:
         raise ValueError(f"expected profile in {sorted(PROFILES)}, got {profile!r}")
+    known = list(PROFILES[profile])
+    chosen_settings = list(settings or known)
+    unknown_settings = [s for s in chosen_settings if s not in known]
+    if unknown_settings:
+        raise ValueError(
+            f"expected settings of profile {profile!r} among {known}, got {unknown_settings}"
+        )
+    if label_noise is not None and not 0.0 <= label_noise < 1.0:
+        raise ValueError(f"expected --label-noise in [0, 1), got {label_noise}")
     chosen = list(domains or DOMAIN_MODULES)
     for d in chosen:
         _load(d)
     supported = _registered()
     tasks: list[Task] = []
-    profiles: dict[str, Profile] = {}
+    profiles: dict[tuple[str, str], Profile] = {}
+    described: dict[str, str] = {}
     data = dict(data or {})
-    for d in chosen:
-        spec = PROFILES[profile][d]
-        profiles[d] = Profile(
-            name=profile,
-            seeds=seeds or int(spec["seeds"]),
-            epochs=int(spec["epochs"]),
-            options=dict(spec["options"]),
-            device=device,
-            data=data.get(d),
-        )
-        wanted = list(methods) if methods else list(supported[d])
-        unknown = [m for m in wanted if m not in supported[d]]
-        if methods and len(unknown) == len(wanted):
-            raise ValueError(f"expected methods of {d} among {list(supported[d])}, got {unknown}")
-        for m in wanted:
-            if m in supported[d]:
-                tasks += [Task(d, m, s) for s in range(profiles[d].seeds)]
+    for setting in chosen_settings:
+        name = setting if label_noise is None else f"{setting}-noise{label_noise:g}"
+        described[name] = SETTINGS[setting]
+        if label_noise is not None:
+            described[name] += f"; {100 * label_noise:g}% of the training labels flipped"
+        for d in chosen:
+            spec = PROFILES[profile][setting][d]
+            options = dict(spec["options"])
+            if label_noise is not None:
+                options["label_noise"] = label_noise
+            profiles[(name, d)] = Profile(
+                name=profile,
+                seeds=seeds or int(spec["seeds"]),
+                epochs=int(spec["epochs"]),
+                options=options,
+                device=device,
+                data=data.get(d),
+                setting=name,
+            )
+            here = [m for m in supported[d] if m in spec["methods"]]
+            wanted = list(methods) if methods else here
+            unknown = [m for m in wanted if m not in supported[d]]
+            if methods and len(unknown) == len(wanted):
+                raise ValueError(
+                    f"expected methods of {d} among {list(supported[d])}, got {unknown}"
+                )
+            for m in wanted:
+                if m in here:
+                    tasks += [Task(d, m, s, name) for s in range(profiles[(name, d)].seeds)]
     results = run_tasks(tasks, profiles, out, progress=progress)
     order = _method_order(chosen, supported)
-    summary = summarize(results)
-    seeds_text = ", ".join(f"{d}: {profiles[d].seeds}" for d in chosen)
-    header = (
-        f"Test accuracy (%), mean ± 95% CI over seeds ({seeds_text}); best per domain in bold. "
-        f"Profile `{profile}`{', ' + today if today else ''}; "
-        f"command: `mixkit-bench run --profile {profile}`.\n"
+    lines = [f"# mixkit-bench, profile `{profile}`" + (f", {today}" if today else "") + "\n"]
+    lines.append(f"Command: `{command or f'mixkit-bench run --profile {profile}'}`.\n")
+    for name in described:
+        setup = "; ".join(_describe(profiles[(name, d)], d) for d in chosen)
+        lines.append(f"- `{name}`: {setup}.")
+    header = "\n".join(lines) + "\n"
+    report = write_markdown(
+        results, out / "results.md", methods=order, header=header, settings=described
     )
-    table = write_markdown(summary, out / "results.md", methods=order, header=header)
     write_csv(results, out / "results.csv")
-    write_plots(results, summary, out, methods=order)
-    return table
+    write_summary_csv(results, out / "summary.csv")
+    write_plots(results, out, methods=order)
+    return report
+
+
+def _describe(profile: Profile, domain: str) -> str:
+    shown = {k: v for k, v in profile.options.items() if v is not None and k != "channels"}
+    extra = ", ".join(f"{k}={v}" for k, v in shown.items())
+    return f"{domain} {profile.seeds} seeds × {profile.epochs} epochs" + (
+        f" ({extra})" if extra else ""
+    )
 
 
 def _registered() -> dict[str, tuple[str, ...]]:

@@ -1,7 +1,7 @@
 """``mixkit-bench papers``: each seed paper's claim, what we measured, and whether it holds.
 
 The measurements are the repository's examples (``examples/*.py``), each one the single
-implementation of its paper's cheap check (ALGORITHMS.md); this module runs them and judges
+implementation of its paper's cheap check (docs/methods/); this module runs them and judges
 their numbers against the claims, plus two exact identities computed here. It needs a checkout
 (the examples are not installed with the package).
 """

@@ -24,6 +24,7 @@ from mixkit._module_mix import MixStep, ModuleMix
 from mixkit._ops import InputOp, LerpOp, OpBatch
 from mixkit._pairing import Pairing, RandomPairing
 from mixkit._params import MixParams
+from mixkit._regmixup import RegMixup, RegMixupTerm
 from mixkit._relabel import Relabel
 from mixkit._schedules import AutoSwitch, LinearDecay, OffAfter, Schedule
 from mixkit._state import default_generator, derive_seed, generators, reseed
@@ -62,6 +63,8 @@ __all__ = [
     "Pairing",
     "RandomChoice",
     "RandomPairing",
+    "RegMixup",
+    "RegMixupTerm",
     "Relabel",
     "Schedule",
     "Weighting",

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mixkit_bench._methods import METHODS, Context, build, distance_quantile
+from mixkit_bench._metrics import flip_labels
 from mixkit_bench._models import PreActResNet18, SmallCNN
 from mixkit_bench._runner import Profile, register_domain
 from mixkit_bench._train import fit
@@ -29,16 +30,26 @@ def _data(train_size: int | None, test_size: int | None, path: str | None) -> Im
 
 
 def evaluate_fn(x: Tensor, y: Tensor, batch: int = 1000) -> Any:
+    """``model -> (log-probabilities (N, C), labels (N,))`` on ``x``, by chunks, without
+    gradients (what :func:`mixkit_bench._train.fit` scores)."""
+
     @torch.no_grad()
-    def evaluate(model: nn.Module) -> tuple[float, float]:
-        correct, total_loss = 0, 0.0
-        for i in range(0, len(x), batch):
-            logits = model(x[i : i + batch])
-            correct += int((logits.argmax(1) == y[i : i + batch]).sum())
-            total_loss += float(F.cross_entropy(logits, y[i : i + batch], reduction="sum"))
-        return correct / len(x), total_loss / len(x)
+    def evaluate(model: nn.Module) -> tuple[Tensor, Tensor]:
+        chunks = [model(x[i : i + batch]).float() for i in range(0, len(x), batch)]
+        return F.log_softmax(torch.cat(chunks), dim=1), y
 
     return evaluate
+
+
+def loss_fn(x: Tensor, y: Tensor) -> Any:
+    """``model -> mean clean cross-entropy on (x, y)``: the validation loss AutoSwitch reads."""
+    evaluate = evaluate_fn(x, y)
+
+    def loss(model: nn.Module) -> float:
+        log_probs, labels = evaluate(model)
+        return float(F.nll_loss(log_probs, labels))
+
+    return loss
 
 
 def random_crop_flip(x: Tensor, generator: torch.Generator, pad: int = 4) -> Tensor:
@@ -71,6 +82,8 @@ def run(method: str, seed: int, profile: Profile) -> dict[str, Any]:
     device = torch.device(profile.device)
     torch.manual_seed(seed)
     num_classes = int(max(ytr.max(), yte.max())) + 1
+    noise = float(opts.get("label_noise", 0.0))
+    ytr = flip_labels(ytr, noise, num_classes, seed)  # training and validation; test stays clean
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(xtr), generator=g)
     n_val = max(1, len(xtr) // 10)
@@ -105,7 +118,6 @@ def run(method: str, seed: int, profile: Profile) -> dict[str, Any]:
             idx = perm[i : i + batch_size]
             yield (random_crop_flip(xt[idx], augment) if paper else xt[idx]), yt[idx]
 
-    evaluate_val = evaluate_fn(xv, yv)
     training: dict[str, Any] = (
         {"optimizer": "sgd", "lr": 0.1, "weight_decay": 1e-4, "milestones": (0.5, 0.75)}
         if paper
@@ -113,9 +125,9 @@ def run(method: str, seed: int, profile: Profile) -> dict[str, Any]:
     )
     result = fit(
         model, batches, evaluate_fn(xte_d, yte_d), recipe, epochs=profile.epochs,
-        validate=lambda m: evaluate_val(m)[1], **training,
+        validate=loss_fn(xv, yv), **training,
     )  # fmt: skip
-    return result | {"data": name, "train_size": len(xt)}
+    return result | {"data": name, "train_size": len(xt), "label_noise": noise}
 
 
 register_domain("image", run, METHODS_HERE)

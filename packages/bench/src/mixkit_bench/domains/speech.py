@@ -28,10 +28,11 @@ from torch import Tensor, nn
 
 import mixkit_audio as ma
 from mixkit_bench._methods import METHODS, Context, build, distance_quantile
+from mixkit_bench._metrics import flip_labels
 from mixkit_bench._models import SmallCNN
 from mixkit_bench._runner import Profile, register_domain
 from mixkit_bench._train import fit
-from mixkit_bench.domains.image import evaluate_fn
+from mixkit_bench.domains.image import evaluate_fn, loss_fn
 
 __all__ = ["run"]
 
@@ -104,6 +105,8 @@ def run(method: str, seed: int, profile: Profile) -> dict[str, Any]:
     xtr, ytr, xte, yte = _data(int(profile.options.get("clips", 800)), profile.data)
     device = torch.device(profile.device)
     num_classes = int(max(ytr.max(), yte.max())) + 1
+    noise = float(profile.options.get("label_noise", 0.0))
+    ytr = flip_labels(ytr, noise, num_classes, seed)  # training and validation; test stays clean
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(xtr), generator=g)
     n_val = max(1, len(xtr) // 10)
@@ -142,13 +145,12 @@ def run(method: str, seed: int, profile: Profile) -> dict[str, Any]:
             idx = perm[i : i + 64]
             yield xt[idx], yt[idx]
 
-    val_eval = evaluate_fn(xv, yv)
     result = fit(
         model, batches, evaluate_fn(xte, yte), recipe, epochs=profile.epochs, lr=1e-3,
-        validate=lambda m: val_eval(m)[1],
+        validate=loss_fn(xv, yv),
     )  # fmt: skip
     name = Path(profile.data).name if profile.data else "spoken digits (espeak-ng)"
-    return result | {"data": name, "train_size": len(xt)}
+    return result | {"data": name, "train_size": len(xt), "label_noise": noise}
 
 
 class _Standardise(nn.Module):
