@@ -15,9 +15,22 @@ from torch import Tensor, nn
 from transformers import (
     ASTConfig,
     ASTForAudioClassification,
+    BertConfig,
+    BertForSequenceClassification,
     ConvNextConfig,
     ConvNextForImageClassification,
+    DebertaV2Config,
+    DebertaV2ForSequenceClassification,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
+    GPT2Config,
+    GPT2ForSequenceClassification,
+    LlamaConfig,
+    LlamaForSequenceClassification,
+    PreTrainedModel,
     PrinterCallback,
+    RobertaConfig,
+    RobertaForSequenceClassification,
     Trainer,
     TrainerCallback,
     TrainingArguments,
@@ -99,6 +112,92 @@ def tiny_ast(seed: int = 0) -> ASTForAudioClassification:
         num_labels=CLASSES,
     )
     return ASTForAudioClassification(config)
+
+
+# -- text: tiny models of six families built from configs, a synthetic token task ------------
+
+VOCAB, SEQ, PAD = 48, 16, 0  # ids 1-3: [CLS], [SEP], spare; 4-7: the class keywords
+
+
+def _text_config(family: str, dropout: float, layers: int) -> Any:
+    common: dict[str, Any] = {"vocab_size": VOCAB, "num_labels": CLASSES, "pad_token_id": PAD}
+    bert_like: dict[str, Any] = {
+        "hidden_size": 32,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "hidden_dropout_prob": dropout,
+        "attention_probs_dropout_prob": dropout,
+        **common,
+    }
+    if family == "bert":
+        return BertConfig(max_position_embeddings=SEQ, **bert_like)
+    if family == "roberta":  # positions count from pad_token_id + 1
+        return RobertaConfig(max_position_embeddings=SEQ + 2, **bert_like)
+    if family == "deberta-v2":
+        return DebertaV2Config(max_position_embeddings=SEQ, **bert_like)
+    if family == "distilbert":
+        return DistilBertConfig(
+            dim=32, n_layers=layers, n_heads=2, hidden_dim=64, max_position_embeddings=SEQ,
+            dropout=dropout, attention_dropout=dropout, seq_classif_dropout=dropout, **common,
+        )  # fmt: skip
+    if family == "gpt2":
+        return GPT2Config(
+            n_embd=32, n_layer=layers, n_head=2, n_positions=SEQ, resid_pdrop=dropout,
+            embd_pdrop=dropout, attn_pdrop=dropout, bos_token_id=1, eos_token_id=2, **common,
+        )  # fmt: skip
+    if family == "llama":
+        return LlamaConfig(
+            hidden_size=32, num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=1,
+            intermediate_size=64, max_position_embeddings=SEQ, attention_dropout=dropout,
+            bos_token_id=1, eos_token_id=2, **common,
+        )  # fmt: skip
+    raise ValueError(family)
+
+
+TEXT_MODELS: dict[str, Any] = {
+    "bert": BertForSequenceClassification,
+    "roberta": RobertaForSequenceClassification,
+    "distilbert": DistilBertForSequenceClassification,
+    "deberta-v2": DebertaV2ForSequenceClassification,
+    "gpt2": GPT2ForSequenceClassification,
+    "llama": LlamaForSequenceClassification,
+}
+#: the decoder-only classifiers, which pool the last token that is not padding
+DECODERS = ("gpt2", "llama")
+
+
+def tiny_text_model(
+    family: str = "bert", seed: int = 0, dropout: float = 0.0, *, layers: int = 2
+) -> PreTrainedModel:
+    """A hidden-32 classifier of ``family`` (see :data:`TEXT_MODELS`), ``layers`` layers, pad
+    id 0."""
+    torch.manual_seed(seed)
+    model: PreTrainedModel = TEXT_MODELS[family](_text_config(family, dropout, layers))
+    return model
+
+
+def token_batch(n: int = 16, seed: int = 0, *, low: int = 4) -> dict[str, Tensor]:
+    """``input_ids`` / ``attention_mask`` / ``labels``: right-padded rows of 5 to 16 tokens,
+    ``[CLS] ... [SEP]``; class ``c`` holds keyword ``4 + c`` once, among filler ids 8-47."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(low + 1, SEQ + 1, (n,), generator=g)
+    labels = torch.randint(0, CLASSES, (n,), generator=g)
+    ids = torch.randint(8, VOCAB, (n, SEQ), generator=g)
+    for i in range(n):
+        length = int(lengths[i])
+        ids[i, 0], ids[i, length - 1] = 1, 2
+        ids[i, int(torch.randint(1, length - 1, (1,), generator=g))] = 4 + labels[i]
+        ids[i, length:] = PAD
+    mask = (torch.arange(SEQ).unsqueeze(0) < lengths.unsqueeze(1)).long()
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def text_dataset(n: int = 32, seed: int = 0) -> datasets.Dataset:
+    """:func:`token_batch` rows as a ``datasets.Dataset`` (``set_format("torch")``)."""
+    ds = datasets.Dataset.from_dict({k: v.numpy() for k, v in token_batch(n, seed).items()})
+    ds.set_format("torch")
+    return ds
 
 
 def image_dataset(n: int = 32, seed: int = 0, side: int = 8) -> datasets.Dataset:

@@ -1,4 +1,5 @@
-"""More than one process: torchrun --nproc_per_node 2 on CPU (gloo), Trainer + the callback."""
+"""More than one process: torchrun --nproc_per_node 2 on CPU (gloo), Trainer + the callback
+(images, then text mixed inside the model)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,11 @@ def test_torchrun_two_processes_distinct_then_shared_draws(tmp_path: Path) -> No
     # ... and with share_across_ranks=True every rank draws the same, although each rank's
     # mixer was seeded differently: the seed is broadcast from rank 0
     assert ranks[0]["shared"]["lam"] == ranks[1]["shared"]["lam"]
+    # text mixed inside the model under DDP: shared draws (each rank its own sentences), and
+    # DDP's reduced gradients keep the replicas equal
+    text = [report["text"] for report in ranks]
+    for report in text:
+        assert report["steps"] == 3 and report["wrapped"] == "DistributedDataParallel"
+        assert len(report["lam"]) == 3
+    assert text[0]["lam"] == text[1]["lam"] and text[0]["index"] == text[1]["index"]
+    assert text[0]["weights"] == pytest.approx(text[1]["weights"], rel=1e-9)

@@ -273,7 +273,8 @@ def test_a_model_without_image_inputs_needs_a_key(tmp_path: Path) -> None:
         ValueError,
         match=re.escape(
             "MixUpCallback: expected key= naming the float input to mix (Tabular.forward takes "
-            "none of pixel_values, input_values, input_features), got key=None"
+            "none of pixel_values, input_values, input_features, nor input_ids for text), got "
+            "key=None"
         ),
     ):
         trainer(Tabular(), args(tmp_path), train_dataset=ds, callbacks=[cb]).train()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import torch
@@ -41,6 +41,7 @@ from mixkit_transformers._mixers import (
     mixer_repr,
     task_of,
 )
+from mixkit_transformers._text import TEXT_KEY, TextMixing, check_layers
 
 __all__ = ["MixUpCallback"]
 
@@ -60,7 +61,11 @@ class MixUpCallback(TrainerCallback, ExportableState):
     is ``mixed.loss(logits, model=...)``: the core's one loss entry (pair-form or soft
     cross-entropy, per-sample weights, label smoothing once, and the mixer's extra term, e.g.
     MixupE's, whose clean pass runs through the model). Evaluation and prediction are never
-    mixed. The schedule reads ``floor(state.epoch)`` and ``state.global_step``; each evaluation
+    mixed. A text model (its forward takes ``input_ids``) is mixed inside: at the word
+    embeddings (default), or at the hidden states of a layer (``layers=``, TMix); the attention
+    mask becomes the union, and the ids the model reads beside the embeddings (decoder
+    classifiers' pooled position, RoBERTa's positions) follow it. The schedule reads
+    ``floor(state.epoch)`` and ``state.global_step``; each evaluation
     reports ``metrics[metric]`` to the mixer (drives :class:`mixkit.AutoSwitch`). Logs gain
     ``mixkit/lam_mean``, ``mixkit/lam_min``, ``mixkit/mixed_fraction``, ``mixkit/active`` and
     ``mixkit/weight_mean``.
@@ -70,8 +75,9 @@ class MixUpCallback(TrainerCallback, ExportableState):
             any ``term=``), a :class:`mixkit.RandomChoice` or a :class:`mixkit.MixerWrapper`.
             Its ``task`` must match the labels.
         key: the float batch entry to mix; default: the first of ``pixel_values``,
-            ``input_values``, ``input_features`` that the model's forward takes. Token ids
-            cannot be mixed: mix ``inputs_embeds``.
+            ``input_values``, ``input_features`` that the model's forward takes, else
+            ``input_ids``: text, mixed inside the model. A key of token ids is refused (token
+            ids cannot be interpolated; leave ``key=None``).
         label_key: the batch entry holding the labels (default ``"labels"``).
         attention_mask_key: the mask that follows the mixed input when aligned with it;
             ``None`` leaves masks alone.
@@ -81,7 +87,13 @@ class MixUpCallback(TrainerCallback, ExportableState):
             over the samples of the accumulated batch when Trainer passes
             ``num_items_in_batch``.
         features: optional ``features(model, batch) -> (B, ...)`` on which pairings,
-            weightings and relabellings measure distances (no gradient, hooks off).
+            weightings and relabellings measure distances (no gradient, hooks off); for text
+            the default is each row's mean word embedding over its tokens.
+        layers: text only: where the token sequence is mixed. ``0`` (default): the output of
+            ``get_input_embeddings()`` (word-embedding mixup); ``k >= 1``: the hidden states
+            output by layer ``k`` of the base model (TMix: the first ``k`` layers run on each
+            sentence with its own mask, the rest on the mix with the union mask); a sequence:
+            one site drawn per micro-batch, uniformly (TMix's ``(7, 9, 12)`` for BERT-base).
         share_across_ranks: draw the same lam and partners on every process.
         metric: the evaluation metric reported to the mixer's schedule (``None``: none).
 
@@ -102,6 +114,7 @@ class MixUpCallback(TrainerCallback, ExportableState):
         features: FeaturesFn | None = None,
         share_across_ranks: bool = False,
         metric: str | None = "eval_loss",
+        layers: int | Sequence[int] | None = None,
     ) -> None:
         owner = type(self).__name__
         self.mixer = check_mixer(owner, mixer)
@@ -129,6 +142,7 @@ class MixUpCallback(TrainerCallback, ExportableState):
         self.features = features
         self.share_across_ranks = check_bool(owner, "share_across_ranks", share_across_ranks)
         self.metric = metric
+        self.layers = check_layers(owner, layers)
         self.task = task_of(self.mixer)
         self._hooks: ModelHooks | None = None
         self._training = False
@@ -157,6 +171,7 @@ class MixUpCallback(TrainerCallback, ExportableState):
         if self.key in TOKEN_ID_KEYS:
             refuse_integer_inputs(owner, self.key, f"key={self.key!r} (token ids)")
         key = resolve_key(owner, model, self.key)
+        text = self._text(owner, model, key)
         check_train_dataset(owner, args, kwargs.get("train_dataloader"), key)
         check_problem_type(owner, model, self.task, hint="keep integer labels in the dataset")
         self._restore(state)
@@ -179,6 +194,7 @@ class MixUpCallback(TrainerCallback, ExportableState):
             reduction=self.reduction,
             features=self.features,
             task=self.task,
+            text=text,
         )
         hooks.seed = self._seed
         hooks.rank = 0 if self.share_across_ranks else int(getattr(args, "process_index", 0))
@@ -188,9 +204,9 @@ class MixUpCallback(TrainerCallback, ExportableState):
         hooks.install(model)
         self._training = True
         _log.info(
-            "%s: mixing %r of %s with %s (draws %s across ranks)",
+            "%s: mixing %s of %s with %s (draws %s across ranks)",
             owner,
-            key,
+            repr(key) if text is None else f"text at layers {text.layers} (0: word embeddings)",
             type(model).__name__,
             mixer_repr(self.mixer),
             "shared" if self.share_across_ranks else "distinct",
@@ -198,6 +214,14 @@ class MixUpCallback(TrainerCallback, ExportableState):
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._clock(state)
+
+    def on_substep_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._hooks is not None:  # a micro-batch's backward is done
+            self._hooks.disarm()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._hooks is not None:
+            self._hooks.disarm()
 
     def on_evaluate(
         self,
@@ -250,6 +274,37 @@ class MixUpCallback(TrainerCallback, ExportableState):
         if self._hooks is not None:
             self._hooks.remove()
         self._training = False
+
+    def _text(self, owner: str, model: nn.Module, key: str) -> TextMixing | None:
+        """Mixing inside a text model (key None, forward takes input_ids), checked."""
+        if key != TEXT_KEY or self.key is not None:
+            if self.layers is not None:
+                fail(
+                    owner,
+                    "layers= only for text models, mixed inside (key=None and a forward that "
+                    "takes input_ids)",
+                    f"layers={list(self.layers)} with key={key!r}",
+                )
+            return None
+        mixers = mixkit.iter_mixers(self.mixer)
+        for m in mixers:
+            if not isinstance(m.op, mixkit.LerpOp):
+                fail(
+                    owner,
+                    "an interpolating mixer for text (MixUp, the seed methods, MixUpE: op "
+                    "LerpOp; boxes and other operations have no meaning on token sequences)",
+                    f"{type(m).__name__} with op {m.op!r}",
+                )
+        layers = self.layers if self.layers is not None else (0,)
+        with_terms = [m for m in mixers if m.term is not None]
+        if with_terms and any(k >= 1 for k in layers):
+            fail(
+                owner,
+                "layers=0 for a mixer with a loss term (its clean pass replaces the word "
+                "embeddings; from a layer's hidden states the model has no entry point)",
+                f"layers={list(layers)} with {with_terms[0].term!r}",
+            )
+        return TextMixing(owner, model, layers)
 
     # -- checkpoint state (ExportableState) ------------------------------------------------
 
@@ -314,6 +369,7 @@ class MixUpCallback(TrainerCallback, ExportableState):
             "features": None,
             "share_across_ranks": False,
             "metric": "eval_loss",
+            "layers": None,
         }
         for name, default in defaults.items():
             value = getattr(self, name)

@@ -9,7 +9,8 @@
   does not name, so the key to mix must be one of its parameters.
 * ``restore_callback_states_from_checkpoint``: Trainer would rebuild the callback from JSON
   arguments, without its mixer; the pieces of this package restore their own state instead.
-* integer inputs (``input_ids``): token ids cannot be interpolated; their embeddings can.
+* integer inputs (``key="input_ids"``): token ids cannot be interpolated; their embeddings can
+  (with no key, a text model is mixed inside: :mod:`mixkit_transformers._text`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, NoReturn
 from torch import nn
 
 from mixkit.validation import fail
+from mixkit_transformers._text import TEXT_KEY
 
 __all__ = [
     "AUTO_KEYS",
@@ -46,10 +48,10 @@ def refuse_integer_inputs(owner: str, key: str, got: str) -> NoReturn:
     fail(
         owner,
         f"a floating-point input under key={key!r} (token ids cannot be interpolated: for "
-        "text, mix their embeddings, e.g. compute inputs_embeds with "
-        "model.get_input_embeddings() in the dataset or collator and pass "
-        "key='inputs_embeds'; mixing text inside the model is planned. Convert integer images "
-        "to float first, e.g. x.float() / 255)",
+        "text, leave key=None and the callback mixes inside the model, at the word embeddings "
+        "(get_input_embeddings()) or, with layers=k, at the hidden states of layer k (TMix); "
+        "or compute inputs_embeds yourself and pass key='inputs_embeds'. Convert integer "
+        "images to float first, e.g. x.float() / 255)",
         got,
     )
 
@@ -87,17 +89,17 @@ def forward_parameters(model: nn.Module) -> tuple[list[str], bool]:
 
 def resolve_key(owner: str, model: nn.Module, key: str | None) -> str:
     """The input to mix: ``key`` if the model's forward names it; else the first of
-    :data:`AUTO_KEYS` that it names."""
+    :data:`AUTO_KEYS` that it names; else ``input_ids`` (text, mixed inside the model)."""
     named, _ = forward_parameters(model)
     model_name = type(model).__name__
     if key is None:
-        for candidate in AUTO_KEYS:
+        for candidate in (*AUTO_KEYS, TEXT_KEY):
             if candidate in named:
                 return candidate
         fail(
             owner,
             f"key= naming the float input to mix ({model_name}.forward takes none of "
-            f"{', '.join(AUTO_KEYS)})",
+            f"{', '.join(AUTO_KEYS)}, nor {TEXT_KEY} for text)",
             "key=None",
         )
     if key not in named:

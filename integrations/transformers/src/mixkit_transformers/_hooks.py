@@ -6,7 +6,9 @@ call ``model(**batch)``:
 
 1. (pre-hook) takes the labels out of the call, seeds the mixer's generators for this
    micro-batch from ``(seed, rank, step, micro)`` (:func:`mixkit.reseed`), mixes ``batch[key]``
-   (and the aligned attention mask) and passes the mixed batch on;
+   (and the aligned attention mask) and passes the mixed batch on; for token ids it draws the
+   parameters and arms the mixing inside the model instead
+   (:mod:`mixkit_transformers._text`: word embeddings or a layer's hidden states);
 2. (forward hook) sets the loss: ``mixed.loss(logits, model=<a clean pass through the model>)``,
    the one loss entry of mixkit, which adds the mixer's term when it has one (MixupE's).
 
@@ -19,7 +21,8 @@ The model never sees the labels, so it neither computes a loss of its own nor in
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +35,9 @@ from mixkit import Mixed
 from mixkit.validation import describe, fail
 from mixkit_transformers._guards import refuse_integer_inputs
 from mixkit_transformers._loss import Form, Reduction, num_samples
-from mixkit_transformers._mixers import MixerModule, accepts_lengths, is_weighted
+from mixkit_transformers._mixers import MixerModule, accepts_lengths, is_weighted, measures
 from mixkit_transformers._outputs import fit_logits, logits_of, mix_attention_mask, with_loss
+from mixkit_transformers._text import TextMixing
 
 __all__ = ["FeaturesFn", "MixStats", "ModelHooks"]
 
@@ -43,9 +47,11 @@ NUM_ITEMS = "num_items_in_batch"
 
 @dataclass
 class _Pending:
-    """What the pre-hook hands the forward hook for one micro-batch."""
+    """What the pre-hook hands the forward hook for one micro-batch: the mixed batch, or (text
+    mixed inside the model) the step whose first mixed tensor becomes it."""
 
-    mixed: Mixed
+    mixed: Mixed | None
+    step: mixkit.MixStep | None
     clean: dict[str, Any]
     mixed_kwargs: dict[str, Any]
     num_samples: Tensor | float | None
@@ -92,7 +98,9 @@ class ModelHooks:
     """The two hooks that mix a model's training calls (see the module notes).
 
     Attributes set by the owner before each micro-batch: ``seed``, ``rank``, ``epoch``,
-    ``step`` (``micro`` counts the micro-batches of the step and is reset with it).
+    ``step`` (``micro`` counts the micro-batches of the step and is reset with it). With
+    ``text`` (a :class:`~mixkit_transformers._text.TextMixing`), ``batch[key]`` holds token ids
+    and the mixing happens inside the model, at the site drawn for the call.
     """
 
     def __init__(
@@ -107,13 +115,15 @@ class ModelHooks:
         reduction: Reduction,
         features: FeaturesFn | None,
         task: str,
+        text: TextMixing | None = None,
     ) -> None:
         self.owner, self.mixer, self.key, self.label_key = owner, mixer, key, label_key
         self.attention_mask_key, self.form, self.reduction = attention_mask_key, form, reduction
-        self.features, self.task = features, task
+        self.features, self.task, self.text = features, task, text
         # the mixer's structure is fixed during training: look it up once
         self._weighted = is_weighted(mixer)
         self._lengths = accepts_lengths(mixer)
+        self._measures = measures(mixer)
         self.seed, self.rank, self.epoch, self.step, self.micro = 0, 0, 0, 0, 0
         self.stats = MixStats()
         self.active: bool | None = None
@@ -132,16 +142,40 @@ class ModelHooks:
             model.register_forward_pre_hook(eager(self._before_forward), with_kwargs=True),
             model.register_forward_hook(eager(self._after_forward), with_kwargs=True),
         ]
+        if self.text is not None:
+            self.text.install()
 
     def remove(self) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles = []
         self._pending = None
+        if self.text is not None:
+            self.text.remove()
+
+    def disarm(self) -> None:
+        """The micro-batch's backward is done: mixing inside the model stops until the next
+        training call (until then, hooks re-run by gradient checkpointing mix alike)."""
+        if self.text is not None:
+            self.text.disarm()
 
     @property
     def installed(self) -> bool:
         return bool(self._handles)
+
+    @contextmanager
+    def _own_calls(self) -> Iterator[None]:
+        """The hooks' own calls of the model (features, a term's clean pass) pass through."""
+        self._busy = True
+        if self.text is not None:
+            self.text.busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
+            if self.text is not None:
+                self.text.busy = False
+                self.text.substitute = None
 
     # -- pre-hook: mix ---------------------------------------------------------------------
 
@@ -151,11 +185,15 @@ class ModelHooks:
         if self._busy or not module.training:
             return None
         clean, labels = self._take_batch(kwargs)
-        x = clean[self.key]
         mixkit.reseed(self.mixer, self.seed, self.rank, self.step, self.micro)
+        micro = self.micro
         self.micro += 1
         self.mixer.set_epoch(self.epoch)
         self.mixer.set_step(self.step)
+        samples = num_samples(clean.get(NUM_ITEMS), labels)
+        if self.text is not None:
+            return args, self._before_text(module, clean, labels, samples, micro)
+        x = clean[self.key]
         mask_key = self.attention_mask_key
         mask = clean.get(mask_key) if mask_key is not None and mask_key != self.key else None
         extra: dict[str, Any] = {}
@@ -172,13 +210,49 @@ class ModelHooks:
                 if isinstance(own, Tensor)
                 else mix_attention_mask(mask, x, mixed)
             )
-        samples = num_samples(clean.get(NUM_ITEMS), labels)
-        self._pending = _Pending(mixed, clean, mixed_kwargs, samples)
-        self.stats.add(mixed, weighted=self._weighted)
-        if self.active is not None and mixed.applied != self.active and self.on_switch:
-            self.on_switch(mixed.applied)
-        self.active = mixed.applied
+        self._pending = _Pending(mixed, None, clean, mixed_kwargs, samples)
         return args, mixed_kwargs
+
+    def _before_text(
+        self,
+        module: nn.Module,
+        clean: dict[str, Any],
+        labels: Tensor,
+        samples: Tensor | float | None,
+        micro: int,
+    ) -> dict[str, Any]:
+        """Token ids: draw for the batch, arm the mixing inside the model (``TextMixing``)."""
+        text = self.text
+        assert text is not None
+        ids = clean[self.key]
+        if not isinstance(ids, Tensor) or ids.is_floating_point() or ids.ndim != 2:
+            expected = f"token ids under {self.key!r}: an integer tensor (B, L)"
+            fail(self.owner, expected, describe(ids))
+        self.disarm()
+        mask_key = self.attention_mask_key
+        valid = text.valid(ids, clean.get(mask_key) if mask_key is not None else None)
+        features = self._features(module, clean)
+        if features is None and self._measures:
+            with self._own_calls():
+                features = text.sentence_features(ids, valid)
+        # what the draw is given: the features, else a stand-in of the batch's size (random
+        # pairing, no weighting or relabelling: nothing measures the batch)
+        batch = (
+            features
+            if features is not None
+            else ids.new_zeros((ids.shape[0], 1), dtype=torch.float32)
+        )
+        if not any(m.active for m in mixkit.iter_mixers(self.mixer)):
+            # off (schedule, switch, disabled): the core's identity result, nothing armed
+            mixed: Mixed = self.mixer(batch, labels, features=features)
+            self._pending = _Pending(mixed, None, clean, clean, samples)
+            return clean
+        params = self.mixer.draw(batch, features=features)
+        site = text.draw_site(self.seed, self.rank, self.step, micro)
+        step = mixkit.MixStep(self.mixer, labels, params=params, features=features)
+        mixed_kwargs = text.prepare(clean, step=step, site=site, mask_key=mask_key, valid=valid)
+        self._pending = _Pending(None, step, clean, mixed_kwargs, samples)
+        return mixed_kwargs
 
     def _take_batch(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Tensor]:
         """``(batch without the labels, labels)``, or an error naming the trap."""
@@ -193,7 +267,7 @@ class ModelHooks:
                 f"keys {sorted(kwargs)}",
             )
         x = kwargs[key]
-        if isinstance(x, Tensor) and not x.is_floating_point():
+        if self.text is None and isinstance(x, Tensor) and not x.is_floating_point():
             refuse_integer_inputs(owner, key, describe(x))
         labels = kwargs.get(self.label_key)
         if not isinstance(labels, Tensor):
@@ -217,12 +291,8 @@ class ModelHooks:
     def _features(self, module: nn.Module, batch: dict[str, Any]) -> Tensor | None:
         if self.features is None:
             return None
-        self._busy = True
-        try:
-            with torch.no_grad():
-                return self.features(module, batch)
-        finally:
-            self._busy = False
+        with self._own_calls(), torch.no_grad():
+            return self.features(module, batch)
 
     # -- forward hook: the loss ------------------------------------------------------------
 
@@ -232,30 +302,39 @@ class ModelHooks:
         if self._busy or self._pending is None:
             return None
         pending, self._pending = self._pending, None
-        mixed = pending.mixed
+        mixed = pending.mixed if pending.step is None else pending.step.result(self.owner)
+        assert mixed is not None
+        self.stats.add(mixed, weighted=self._weighted)
+        if self.active is not None and mixed.applied != self.active and self.on_switch:
+            self.on_switch(mixed.applied)
+        self.active = mixed.applied
         logits = fit_logits(self.owner, mixed, logits_of(self.owner, output))
         loss = mixed.loss(
             logits,
-            model=self._clean_pass(module, pending),
+            model=self._clean_pass(module, pending, mixed),
             form=self.form,
             reduction=self.reduction,
             num_samples=pending.num_samples,
         )
         return with_loss(output, loss)
 
-    def _clean_pass(self, module: nn.Module, pending: _Pending) -> Callable[[Any], Tensor]:
+    def _clean_pass(
+        self, module: nn.Module, pending: _Pending, mixed: Mixed
+    ) -> Callable[[Any], Tensor]:
         """``model(x) -> logits`` through ``module`` with the batch's other entries, hooks off:
-        what a loss term (MixupE's) calls on the clean batch ``mixed.source``. Only a term
+        what a loss term (MixupE's) calls on the clean batch ``mixed.source``. For text mixed
+        at the word embeddings, ``x`` replaces the embeddings of the batch's ids. Only a term
         calls it."""
-        owner, key, mixed = self.owner, self.key, pending.mixed
+        owner, key, text = self.owner, self.key, self.text
 
         def model(x: Any) -> Tensor:
             base = pending.mixed_kwargs if x is mixed.inputs else pending.clean
-            self._busy = True
-            try:
-                out = module(**{**base, key: x})
-            finally:
-                self._busy = False
+            with self._own_calls():
+                if text is None:
+                    out = module(**{**base, key: x})
+                else:
+                    text.substitute = x
+                    out = module(**base)
             return fit_logits(owner, mixed, logits_of(owner, out))
 
         return model

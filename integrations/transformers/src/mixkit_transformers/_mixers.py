@@ -27,6 +27,7 @@ __all__ = [
     "encode_state",
     "has_schedule",
     "is_weighted",
+    "measures",
     "mixer_repr",
     "task_of",
 ]
@@ -77,6 +78,15 @@ def has_schedule(mixer: nn.Module) -> bool:
 
 def is_weighted(mixer: nn.Module) -> bool:
     return any(m.weighting is not None for m in iter_mixers(mixer))
+
+
+def measures(mixer: nn.Module) -> bool:
+    """True when a mixer inside reads features: a pairing that measures distances (k-mixup,
+    Local Mixup), a weighting or a relabelling."""
+    return any(
+        m.pairing.needs_features or m.weighting is not None or m.relabel is not None
+        for m in iter_mixers(mixer)
+    )
 
 
 def encode_state(state: Mapping[str, Any]) -> str:
