@@ -34,6 +34,11 @@ evaluate: setup
 papers: setup
 	$(VENV)/bin/mixkit-bench papers --out outputs/papers
 
+# the documentation site into site/ (mkdocs.yml; a warning is an error). NO_MKDOCS_2_WARNING
+# silences mkdocs-material's notice about its successor.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -1,6 +1,6 @@
 """Over-training with mixup, and the automatic switch that stops it (Liu et al., ICLR 2023).
 
-Random-feature least squares (ALGORITHMS.md section 5): inputs x ~ N(0, I_20), n training
+Random-feature least squares (docs/methods/overtraining.md): inputs x ~ N(0, I_20), n training
 points, 1000 fixed random ReLU features phi(x) = relu(V x) / sqrt(1000), a linear head trained by
 full-batch gradient descent on the squared error. Four runs from the same start: ERM, MixUp all
 along, MixUp switched off by ``mixkit.AutoSwitch`` when the clean validation MSE stops improving
