@@ -49,8 +49,16 @@ typecheck: $(STAMP)
 	# scikit-learn ships no type information: its base classes are Any
 	$(VENV)/bin/mypy --strict --allow-subclassing-any --allow-untyped-decorators integrations/sklearn/src
 
+# Each distribution's tests run in a venv that holds only what it declares (its dependencies and
+# its `test` dependency group: scripts/isolated_pytest.py); tests/ spans packages and runs in the
+# development venv.
 pytest: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup tests
+	for dist in $(DISTS); do $(PY) scripts/isolated_pytest.py $$dist -n 2 --dist loadgroup || exit 1; done
+
+# the edit loop: no examples, trainings, multi-process or packaging tests (< 2 minutes)
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow" -q
 
 test: setup lint typecheck pytest
 
@@ -58,4 +66,4 @@ bench: $(STAMP)
 	cd benchmarks && for script in bench_*.py; do ../$(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-isolated .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,4 +1,4 @@
-"""A Hugging Face audio model (input_values + attention_mask) trained with an audio mixer
+"""Two integrations together: a Hugging Face audio model (input_values + attention_mask) trained
 through mixkit-transformers' one-callback integration."""
 
 from __future__ import annotations
