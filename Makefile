@@ -44,10 +44,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy --strict packages/core/src integrations/pyg/src integrations/audio/src \
-		integrations/transformers/src integrations/lightning/src packages/bench/src
-	# scikit-learn ships no type information: its base classes are Any
-	$(VENV)/bin/mypy --strict --allow-subclassing-any --allow-untyped-decorators integrations/sklearn/src
+	# strict, with the settings of pyproject.toml ([tool.mypy])
+	$(VENV)/bin/mypy packages/core/src integrations/pyg/src integrations/audio/src \
+		integrations/transformers/src integrations/lightning/src integrations/sklearn/src \
+		packages/bench/src scripts
 
 # Each distribution's tests run in a venv that holds only what it declares (its dependencies and
 # its `test` dependency group: scripts/isolated_pytest.py); tests/ spans packages and runs in the

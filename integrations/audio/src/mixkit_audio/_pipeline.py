@@ -31,14 +31,14 @@ def _spectrogram(transform: nn.Module) -> torchaudio.transforms.Spectrogram | No
 
 
 def transform_lengths(transform: nn.Module, lengths: Tensor) -> Tensor:
-    """Valid frames that a torchaudio transform makes of clips of ``lengths`` samples.
+    r"""Valid frames that a torchaudio transform makes of clips of ``lengths`` samples.
 
     Reads the STFT settings (``n_fft``, ``hop_length``, ``pad``, ``center``) of the first
     ``torchaudio.transforms.Spectrogram`` inside ``transform`` (``Spectrogram``,
     ``MelSpectrogram``, ``MFCC``, ``LFCC``, or any ``nn.Sequential`` holding one):
 
-    .. math:: F(L) = \\lfloor (L + 2\\,\\mathrm{pad} + 2\\lfloor n_{fft}/2 \\rfloor
-        [\\mathrm{center}] - n_{fft}) / \\mathrm{hop} \\rfloor + 1
+    .. math:: F(L) = \lfloor (L + 2\,\mathrm{pad} + 2\lfloor n_{fft}/2 \rfloor
+        [\mathrm{center}] - n_{fft}) / \mathrm{hop} \rfloor + 1
 
     (0 for an empty clip), the number of frames ``transform`` gives a clip of ``L`` samples on
     its own. In a padded batch the last of these frames also see some padding.
@@ -142,6 +142,8 @@ class AudioPipeline(nn.Module):
         """Mix waveforms ``x`` ``(B, [C,] T)`` with labels ``y``; features come out.
 
         Args:
+            x: ``(B, T)`` or ``(B, C, T)`` waveforms.
+            y: ``(B,)`` class labels (or ``(B, C)`` soft targets).
             lengths: ``(B,)`` valid samples (int) or relative lengths (float in ``[0, 1]``).
             frame_targets: ``(B, F, C)`` targets on the transform's F frames.
             features: representation for the mixer's pairing / weighting (optional).

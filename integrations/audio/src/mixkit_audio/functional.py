@@ -261,8 +261,10 @@ def loudness_gains(lam: Tensor, rms_own: Tensor, rms_partner: Tensor) -> Tensor:
 
 
 def energy_share(lam: Tensor, n_own: Tensor, n_partner: Tensor) -> Tensor:
-    r"""The original's share of the mix's energy when its samples and the partner's cover
-    ``n_own`` and ``n_partner`` steps at a level ratio given by ``lam`` (:func:`loudness_gains`):
+    r"""The original's share of the mix's energy.
+
+    Its samples and the partner's cover ``n_own`` and ``n_partner`` steps at a level ratio given
+    by ``lam`` (:func:`loudness_gains`):
 
     .. math:: \frac{\lambda\, n_i}{\lambda\, n_i + (1 - \lambda)\, n_j}
 

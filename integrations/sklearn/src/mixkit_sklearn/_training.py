@@ -127,6 +127,20 @@ def train(
     loss has not improved by ``tol`` for ``n_iter_no_change`` epochs (scikit-learn's rule).
 
     Args:
+        module: the network (trained in place).
+        mixer: a mixkit mixer; mixes every batch.
+        x: ``(n, d)`` float features.
+        y: ``(n,)`` class labels, or ``(n,)`` / ``(n, k)`` regression targets.
+        task: the mixer's task: ``"multiclass"`` (cross-entropy) or ``"regression"`` (MSE).
+        validation: a held-out ``(x, y)`` for early stopping and ``mixer.report``, or None.
+        batch_size: rows per batch.
+        learning_rate: AdamW's learning rate.
+        weight_decay: AdamW's weight decay.
+        max_iter: epochs at most.
+        tol: the improvement that resets the patience.
+        n_iter_no_change: epochs without improvement before stopping.
+        generator: draws the batch order.
+        verbose: print the loss per epoch.
         sample_weight: ``(n,)`` weights with mean 1, or None; a mixed row counts
             ``s_i * s_j`` (:func:`mixkit_sklearn._augment.pair_weights`), combined with the
             mixer's own weights through ``Mixed.weights``.

@@ -60,8 +60,11 @@ def fit_densities(
         density: ``"gaussian"`` or ``"kde"``.
         tol: ridge added to every class covariance.
         bandwidth: the KDE factor rule (:func:`bandwidth_factor`).
+        num_classes: the number of classes (default ``max(labels) + 1``).
         max_samples: KDE kernels per class at most (a random subset from ``generator``, by
             default seeded with 0).
+        generator: draws that subset.
+        owner: the name errors report.
     """
     low, high = int(labels.min()), int(labels.max())
     classes = num_classes if num_classes is not None else high + 1

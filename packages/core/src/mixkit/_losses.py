@@ -69,8 +69,10 @@ def pair_cross_entropy(
 
     Args:
         logits: ``(B, C)``.
-        y_a, y_b: ``(B,)`` integer class labels of the sample and of its partner.
+        y_a: ``(B,)`` integer class labels of the samples.
+        y_b: ``(B,)`` integer class labels of their partners.
         lam: ``(B,)`` weight of ``y_a``.
+        label_smoothing: ``s``, a float or ``(B,)`` per sample.
     """
     logp = _log_softmax(logits)
     nll_a = -logp.gather(1, y_a.long().unsqueeze(1)).squeeze(1)

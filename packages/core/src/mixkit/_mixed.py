@@ -92,7 +92,10 @@ class Mixed:
         Args:
             logits: the model's outputs on ``inputs``.
             model: maps a batch of inputs to logits; required by terms that need it.
-            form, reduction, num_samples: see :func:`mixkit.mixed_loss`.
+            form: ``"soft"``, ``"pair"`` or ``"auto"``: see :func:`mixkit.mixed_loss`.
+            reduction: ``"mean"``, ``"weighted_mean"``, ``"sum"`` or ``"none"``: see
+                :func:`mixkit.mixed_loss`.
+            num_samples: the divisor of ``"sum"``-style means: see :func:`mixkit.mixed_loss`.
         """
         loss = mixed_loss(logits, self, form=form, reduction=reduction, num_samples=num_samples)
         term = self.term

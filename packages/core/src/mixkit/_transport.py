@@ -41,7 +41,8 @@ def chunk_costs(features: Tensor, sources: Tensor, partners: Tensor, *, cost: st
 
     Args:
         features: ``(B, D)`` float features.
-        sources, partners: ``(n, m)`` int64 row indices into ``features`` (same device).
+        sources: ``(n, m)`` int64 row indices into ``features`` (same device).
+        partners: ``(n, m)`` int64 row indices into ``features``, paired chunk by chunk.
         cost: ``"euclidean"`` or ``"sqeuclidean"``.
     """
     n, m = sources.shape
@@ -181,12 +182,16 @@ def ot_match(
 
     Args:
         features: ``(B, D)`` float features (any device).
-        sources, partners: ``(n, m)`` int64 row indices into ``features``: chunk ``c`` of
-            sources is matched to chunk ``c`` of partners.
+        sources: ``(n, m)`` int64 row indices into ``features``.
+        partners: ``(n, m)`` int64 row indices into ``features``: chunk ``c`` of ``sources``
+            is matched to chunk ``c`` of ``partners``.
         cost: ``"euclidean"`` (k-mixup's) or ``"sqeuclidean"``.
         solver: ``"exact"`` (Hungarian), ``"emd"`` (POT's network simplex) or ``"sinkhorn"``
-            (entropic, ``reg`` relative to each chunk's mean cost, at most ``max_iter`` steps).
+            (entropic).
+        reg: Sinkhorn's regularisation, relative to each chunk's mean cost.
+        max_iter: Sinkhorn's iterations at most.
         avoid_self: never match a sample with itself unless nothing else is possible.
+        owner: the name errors report.
 
     Returns:
         ``(n, m)`` int64 on the CPU: the column of ``partners`` matched to each source, a

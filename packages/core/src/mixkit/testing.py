@@ -45,13 +45,26 @@ class MixerLike(Protocol):
     enabled: bool
     training: bool
 
-    def __call__(self, x: Tensor, y: Tensor, **kwargs: Any) -> Mixed: ...
-    def draw(self, x: Tensor, *, lam: float | None = None) -> MixParams: ...
-    def mix(self, x: Tensor, y: Tensor, params: MixParams) -> Mixed: ...
-    def train(self, mode: bool = True) -> Any: ...
-    def eval(self) -> Any: ...
-    def state_dict(self) -> dict[str, Any]: ...
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> Any: ...
+    def __call__(self, x: Tensor, y: Tensor, **kwargs: Any) -> Mixed:
+        """Draw and mix one batch."""
+
+    def draw(self, x: Tensor, *, lam: float | None = None) -> MixParams:
+        """Draw the parameters of one mix."""
+
+    def mix(self, x: Tensor, y: Tensor, params: MixParams) -> Mixed:
+        """Mix a batch with drawn parameters."""
+
+    def train(self, mode: bool = True) -> Any:
+        """Training mode (mixing) or not."""
+
+    def eval(self) -> Any:
+        """Evaluation mode: the identity."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """The draw state (generators, schedule)."""
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> Any:
+        """Restore a :meth:`state_dict`."""
 
 
 @dataclass(frozen=True)
@@ -271,7 +284,7 @@ def check_state_dict_round_trip(case: MixerCase, device: torch.device | str) -> 
 
 
 def check_copy_independent(case: MixerCase, device: torch.device | str) -> None:
-    """deepcopy / pickle (what DataLoader workers do) copy the state, not share it."""
+    """A deepcopy or pickle (what DataLoader workers do) copies the state, not shares it."""
     mixer = case.make_mixer(_seeded(5))
     x, y = _batch(case, device)
     twin = copy.deepcopy(mixer)

@@ -99,6 +99,7 @@ def check_int(owner: str, name: str, value: Any, *, low: int | None = None) -> i
 
 
 def check_bool(owner: str, name: str, value: Any) -> bool:
+    """``value`` itself if it is a bool; else a TypeError naming ``owner`` and ``name``."""
     if not isinstance(value, bool):
         fail(owner, f"{name} to be a bool", describe(value), type_error=True)
     return value
