@@ -145,15 +145,11 @@ def synthesize(spec: ClipSpec, *, sample_rate: int = 16000, program: str = "espe
 class SpokenDigits(Dataset[tuple[Tensor, int]]):
     """Spoken digits synthesised with espeak-ng, built once and cached under ``root``.
 
-    ``dataset[i]`` is ``(waveform, label)``: a ``(1, T)`` float32 clip at 16 kHz (lengths vary
-    with the word and the speed, about 0.2-0.9 s) and its digit. Batch them with
-    :func:`pad_collate`, which also returns the lengths the audio mixers take.
-
-    The first use synthesises ``size`` clips with the ``espeak-ng`` program (500 clips took
-    10-25 s on the 2 shared cores of the development machine) into ``root/<key>/`` (the key
-    hashes every setting and the seed) and writes a ``manifest.json`` last; later uses only
-    read. Labels are balanced (clip ``i`` says digit ``i % 10``); accent, voice variant,
-    speed, pitch and amplitude are drawn from the seed. For a test set, build another seed.
+    ``dataset[i]`` is ``(waveform, label)``: a ``(1, T)`` float32 clip and its digit, labels
+    balanced; batch them with :func:`pad_collate`, which also returns the lengths the audio
+    mixers take. Speech data without a download: the clips are a function of the settings and
+    the seed (another seed makes a test set). See the speech guide of the documentation
+    (docs/guides/speech.md).
 
     Args:
         root: cache folder (default ``data/spoken_digits``, git-ignored in this repository).
@@ -171,7 +167,6 @@ class SpokenDigits(Dataset[tuple[Tensor, int]]):
     Example::
 
         train = SpokenDigits("data/spoken_digits", size=2000, seed=0)
-        test = SpokenDigits("data/spoken_digits", size=500, seed=1)
         loader = torch.utils.data.DataLoader(
             train, batch_size=32, shuffle=True, collate_fn=pad_collate
         )

@@ -146,46 +146,23 @@ class LoudnessOp(AudioOp):
 class LoudnessMixUp(mixkit.Mixer):
     r"""Mix each clip with its partner at a sampled signal-to-noise ratio; labels follow energy.
 
-    For each mixed row an SNR :math:`s \sim U(\mathrm{low}, \mathrm{high})` dB is drawn. The
-    level of a source is its RMS over the samples of it that land in the mix (valid samples
-    only: padding never dilutes it). The two components are scaled so that the original is
-    :math:`s` dB above the partner, and the louder of the two plays at the original clip's level
-    (so the mix never gets louder than the data, whatever the sign of :math:`s`):
-
-    .. math::
-        \rho = 10^{s/20},\quad
-        \tilde x_i = \min(1, \rho)\, x_i
-            + \min(1, 1/\rho)\,\frac{\mathrm{rms}_i}{\mathrm{rms}_j}\, x_j
-
-    The label weight of the original is its share of the energy of the mix:
-
-    .. math::
-        \lambda_i = \frac{\rho^2 n_i}{\rho^2 n_i + n_j}
-        \quad (= 1 / (1 + 10^{-s/10}) \text{ when both cover the same samples})
-
-    with :math:`n_i, n_j` the samples of each source in the mixed row (the ``policy`` decides
-    them: ``"pad"``, ``"min"`` or ``"max"`` as in :class:`WaveformMixUp`). The cross term
-    :math:`2\langle x_i, x_j\rangle` is ignored (zero on average for independent clips).
-    Multi-label tagging uses ``task="multilabel", union=True`` as usual.
-
-    The idea of mixing at a chosen level is Tokozume, Ushiku, Harada, *Learning from
-    Between-class Examples for Deep Sound Recognition*, ICLR 2018 (arXiv 1711.10282), and the
-    SNR-controlled mixing of torch-audiomentations' ``AddBackgroundNoise`` (fixed lengths,
-    no labels); this class adds lengths and label mixing.
+    For each mixed row an SNR in dB is drawn; the partner is scaled to sit that far below the
+    original (levels measured over the valid samples only), the louder component plays at the
+    original's level, and the original's label weight is its share of the energy of the mix.
+    Labels then follow what is heard, even for clips of different lengths. The preset is
+    ``mixkit.Mixer(alpha=0, op=LoudnessOp(snr, policy, min_rms))``. See the speech guide of the
+    documentation (docs/guides/speech.md) for the formulas and the defaults.
 
     Args:
         snr: ``(low, high)`` range in dB (default ``(-10, 10)``: label shares from 0.09 to
             0.91), or one number for a fixed SNR. ``mode="batch"`` draws one SNR per batch,
             ``"elem"`` one per row, ``"pair"`` one per pair.
-        policy: ``"pad"`` (default), ``"min"`` or ``"max"``.
+        policy: ``"pad"`` (default), ``"min"`` or ``"max"``, as in :class:`WaveformMixUp`.
         min_rms: sources whose RMS over their samples in the mix is at or below this are
-            silent: an SNR against silence means nothing, so such rows are left unmixed
-            (``lam = 1``, their own partner). Default 1e-4 (-80 dBFS).
+            silent, and their rows are left unmixed. Default 1e-4 (-80 dBFS).
         **kwargs: every other argument of :class:`mixkit.MixUp` except ``alpha`` and ``op``
             (``mode``, ``p``, ``num_classes``, ``task``, ``union``, ``pairing``, ``weighting``,
             ``relabel``, ``schedule`` on ``p``, ``generator``, ``enabled``, ...).
-
-    The preset is ``mixkit.Mixer(alpha=0, op=LoudnessOp(snr, policy, min_rms))``.
 
     Raises:
         ValueError: an inverted SNR range, a negative ``min_rms``, a schedule on ``alpha``,
@@ -198,12 +175,6 @@ class LoudnessMixUp(mixkit.Mixer):
         >>> mixed = mixer(torch.randn(4, 16000), torch.tensor([0, 1, 2, 3]))
         >>> mixed.params.snr_db.min() >= 0 and bool((mixed.lam >= 0.5).all())
         True
-
-    .. note::
-        ``draw(x, lam=v)`` fixes the nominal energy share (``s = 10 log10(v / (1 - v))``);
-        ``lam = 1`` is the identity. The output is not a convex combination of the two
-        sources (the components are rescaled), which the conformance suite's
-        ``convex_combination`` check states as a declared deviation.
     """
 
     def __init__(

@@ -100,37 +100,23 @@ class SpectrogramMixUp(mixkit.Mixer):
     r"""Mixup of spectrogram-like features with lengths in frames.
 
     ``x`` is ``(B, n_mels, frames)`` or ``(B, channels, n_mels, frames)`` (time last, as
-    torchaudio's ``MelSpectrogram`` returns it) and ``lengths`` count frames
-    (:func:`mixkit_audio.transform_lengths` converts sample lengths for a torchaudio transform;
-    :class:`mixkit_audio.AudioPipeline` does it for you). The length policies are those of
-    :class:`WaveformMixUp`, in frames.
-
-    Mixing log-mels is NOT mixing waveforms. The spectrogram of a mix of independent clips
-    has, on average, the mixed POWERS of the two; a ``lerp`` of log-mels is the log of their
-    geometric mean instead, which erases a quiet clip far less than hearing it would. Choose:
-
-    * ``domain="linear"`` (default): ``lam * X_i + (1 - lam) * X_j`` on whatever ``X`` is: the
-      right thing for power / magnitude spectrograms, the common practice (SpecMix, most
-      audio tagging recipes) for log-mels;
-    * ``domain="log"``: ``X`` is the natural log of a power spectrogram (``log(mel + eps)``);
-      mixes powers, :func:`mixkit_audio.functional.mix_log_power`;
-    * ``domain="db"``: ``X`` is in decibels (``torchaudio.transforms.AmplitudeToDB``); mixes
-      powers.
-
-    In the power domains ``lam`` is also the energy share of the original, as for
-    :class:`LoudnessMixUp`.
+    torchaudio returns it) and ``lengths`` count frames (:func:`mixkit_audio.transform_lengths`
+    converts sample lengths; :class:`mixkit_audio.AudioPipeline` does it for you). Mixing
+    log-mels is not mixing waveforms: ``domain`` says whether to blend the values as they are
+    or the powers they stand for. The preset is
+    ``mixkit.Mixer(op=SpectrogramOp(domain, pad_value, policy))``. See the speech guide of the
+    documentation (docs/guides/speech.md).
 
     Args:
         alpha: Beta concentration (default 1.0).
-        domain: ``"linear"``, ``"log"`` or ``"db"``.
+        domain: ``"linear"`` (default: blend ``X`` as it is), ``"log"`` (``X`` is the natural
+            log of a power spectrogram; powers are mixed) or ``"db"`` (``X`` in decibels;
+            powers are mixed).
         pad_value: the feature value of silence, held by padded frames (default 0, right for
             linear spectrograms). For log or dB features it is the floor (e.g. -100.0 for
-            ``AmplitudeToDB``'s default ``amin=1e-10``) and must be given when the batch is
-            padded.
-        policy: ``"pad"`` (default), ``"min"`` or ``"max"``.
+            ``AmplitudeToDB``'s default) and must be given when the batch is padded.
+        policy: ``"pad"`` (default), ``"min"`` or ``"max"``, as in :class:`WaveformMixUp`.
         **kwargs: every other argument of :class:`mixkit.MixUp` but ``op``.
-
-    The preset is ``mixkit.Mixer(op=SpectrogramOp(domain, pad_value, policy))``.
 
     Example:
         >>> import torchaudio

@@ -53,14 +53,12 @@ class WaveformOp(AudioOp):
 class WaveformMixUp(mixkit.Mixer):
     r"""Mixup of raw waveforms that knows each clip's length: the classic amplitude lerp.
 
-    .. math::
-        \tilde x_i[t] = \lambda\, x_i[t] + (1-\lambda)\, x_j[t],\quad
-        \tilde y_i = \lambda y_i + (1-\lambda) y_j,\quad
-        \lambda \sim \mathrm{Beta}(\alpha, \alpha)
-
-    where samples past a clip's length are silence (0), and the mixed row is then cut to the
-    length the ``policy`` gives: ``"pad"`` the original's (default), ``"min"`` the shorter
-    clip's (ESPnet's truncation), ``"max"`` the longer clip's.
+    Samples past a clip's length are silence, and the mixed row is cut to the length the
+    ``policy`` gives: ``"pad"`` the original's (default), ``"min"`` the shorter clip's
+    (ESPnet's truncation), ``"max"`` the longer clip's. Mixing a padded batch as if every clip
+    were full lets padding dilute, or a partner's tail leak into, a clip's valid region; this
+    mixer keeps lengths and masks true. The preset is ``mixkit.Mixer(op=WaveformOp(policy))``.
+    See the speech guide of the documentation (docs/guides/speech.md).
 
     Paper: Zhang et al., *mixup*, ICLR 2018 (arXiv 1710.09412); on speech, Medennikov et al.,
     *An Investigation of Mixup Training Strategies for Acoustic Models in ASR*, Interspeech 2018.
@@ -74,8 +72,7 @@ class WaveformMixUp(mixkit.Mixer):
 
     Call: ``mixer(x, y, lengths=None, frame_targets=None, features=None, out=None)`` with
     ``x`` of shape ``(B, T)`` (mono) or ``(B, channels, T)``; returns
-    :class:`mixkit_audio.AudioMixed` with the mixed ``lengths`` and ``mask``. The preset is
-    ``mixkit.Mixer(op=WaveformOp(policy))``.
+    :class:`mixkit_audio.AudioMixed` with the mixed ``lengths`` and ``mask``.
 
     Raises:
         ValueError / TypeError: integer (PCM) audio, an empty batch, lengths of the wrong shape,
@@ -92,17 +89,6 @@ class WaveformMixUp(mixkit.Mixer):
         [16000, 12000, 8000, 15000]
         >>> bool(mixed.inputs[2, :, 8000:].eq(0).all())  # padding stays silent
         True
-
-    .. note::
-        The bug this class exists for (ast#39, EfficientAT#25): mixing padded batches as if
-        every clip were full lets one clip's padding (or zeros) dilute, or the partner's tail
-        leak into, the other's valid region, and masks and lengths no longer describe the mix.
-        With ``"pad"`` or ``"max"`` a short partner is heard only over its own length while the
-        labels keep the classic weight ``lam``; use ``"min"`` or
-        :class:`mixkit_audio.LoudnessMixUp` (whose labels follow the energy actually in the
-        mix) when that matters. Distances (Local Mixup, k-mixup) on raw waveforms compare
-        sample by sample, which says little about what a clip contains: pass
-        ``features=`` (log-mel statistics, embeddings) for those methods.
     """
 
     def __init__(self, *, alpha: float = 1.0, policy: str = "pad", **kwargs: Any) -> None:

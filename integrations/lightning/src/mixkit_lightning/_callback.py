@@ -63,41 +63,24 @@ class MixUpCallback(pl.Callback):
         trainer = pl.Trainer(callbacks=[MixUpCallback(mixkit.MixUp(alpha=0.2, num_classes=10))])
         trainer.fit(module, train_loader, val_loader)
 
-    **What a training_step must look like** (``mix_batch=True``, the default): it reads the
-    input and the target from the batch it is given, at ``input_key`` / ``target_key``
-    (positions 0 and 1 of a list batch; for a dict the first of ``x``, ``input``, ``inputs``,
-    ``image``, ``images``, ``pixel_values``, ``features`` and of ``y``, ``target``, ``targets``,
-    ``label``, ``labels``), and returns a loss **linear in the target**, such as
-    ``F.cross_entropy(self(x), y)``: during training ``y`` is then the float ``(B, C)`` mixed
-    soft targets (in the input's float dtype), whose cross-entropy is the mixed loss. Per-sample
-    weights (Local Mixup) scale each row of the targets, which weighs each sample's loss.
-    ``task="multilabel"`` (``binary_cross_entropy_with_logits(logits, y)``) and
-    ``task="regression"`` (``mse_loss(pred, y)``) get their mixed targets the same way. Give
-    label smoothing to the mixer, not to the criterion. Validation, test and predict batches
-    are never touched. On the first batch the callback checks that the loss reads the mixed
-    input and target and (multiclass) is linear in the target where it must be; a ``training_step``
-    that fails raises with what to change. Batches that are tuples (immutable), other
-    containers, token ids and mixers with a loss term (MixupE's needs a clean pass through
-    the model) are refused: mix those explicitly.
-
-    **The explicit form** (``mix_batch=False``): the module holds the mixer and calls it::
-
-        def training_step(self, batch, batch_idx):
-            mixed = self.mixer(batch["image"], batch["label"])
-            return mixed.loss(self(mixed.inputs), model=self)  # MixupE's term included
-
-    and the callback drives it (seeds, clock, state, eval mode outside training, logs).
+    With ``mix_batch=True`` (default) the callback mixes the input and the target of each
+    training batch in place, so an unchanged ``training_step`` whose loss is linear in the
+    target (``F.cross_entropy(self(x), y)``) computes the mixed loss; it checks that contract on
+    the first batch and refuses what it cannot serve, with the fix. With ``mix_batch=False`` the
+    module calls its mixer itself and the callback drives it (seeds, clock, state, eval mode
+    outside training, logs). See the Lightning section of the images guide of the
+    documentation (docs/guides/images.md).
 
     Args:
         mixer: a :class:`mixkit.Mixer` (``MixUp``, ``CutMix``, the seed methods), a
             :class:`mixkit.RandomChoice` or a :class:`mixkit.MixerWrapper`.
         input_key, target_key: where the input and the target are in a batch (an int position
-            of a list, a key of a dict); default above. ``mix_batch=True`` only.
+            of a list, a key of a dict); default: positions 0 and 1, or the usual dict keys.
+            ``mix_batch=True`` only.
         mix_batch: True: mix the batch (above); False: ``training_step`` calls the mixer.
         reduction: how a weighting's per-sample weights reach the loss through the targets
-            (:func:`mixkit.functional.reduce_loss`): ``"mean"`` (``sum w_i l_i / B``, as the
-            core's default) or ``"weighted_mean"`` (``sum w_i l_i / sum w_i``). Assumes the
-            criterion's own ``mean`` reduction.
+            (:func:`mixkit.functional.reduce_loss`): ``"mean"`` (the core's default) or
+            ``"weighted_mean"``. Assumes the criterion's own ``mean`` reduction.
         share_across_ranks: draw the same lam and partners on every DDP process (default: each
             rank draws its own, as each has its own samples).
         metric: the name, in ``trainer.callback_metrics``, of the validation metric reported to
@@ -105,8 +88,7 @@ class MixUpCallback(pl.Callback):
             a schedule reads reports.
         check: check the ``training_step`` contract on the first mixed batch.
         log_stats: log ``mixkit/lam_mean``, ``mixkit/lam_min``, ``mixkit/mixed_fraction``,
-            ``mixkit/active`` and ``mixkit/weight_mean`` through the module's ``log``, once per
-            logging step (``Trainer(log_every_n_steps=...)``), over the batches since the last.
+            ``mixkit/active`` and ``mixkit/weight_mean`` once per logging step.
 
     Raises:
         TypeError / ValueError: bad arguments; a Trainer, module, batch or loss the form

@@ -90,20 +90,22 @@ def _dense_adjacency(graph: Data) -> Tensor:
 class GMixUp:
     """Estimate class graphons, mix them, sample synthetic labelled graphs.
 
+    A data-set-level augmentation: the synthetic graphs, with soft labels, join the training
+    set (:class:`GMixUpDataset`). The defaults are those of the authors' released script. On
+    sparse molecules (MUTAG) the sampled graphs are much denser than the data: check their
+    statistics first. See the graphs guide of the documentation (docs/guides/graphs.md).
+
     Args:
-        lam_range: ``(low, high)``: lam of each mixture is drawn uniformly from it (lam is the
-            weight of the first class). Default ``(0.005, 0.01)``, the authors' released
-            script's default.
-        num_mixtures: how many ``(class pair, lam)`` mixtures :meth:`augment` draws
-            (the script's ``aug_num``, 10); each gives an equal share of the graphs.
-        resolution: graphon steps ``K``; default the median node count of the fitted graphs
-            (the authors' choice).
-        threshold: USVT threshold (0.2, the authors').
-        node_features: estimate and mix mean node features per position so that synthetic
-            graphs carry (soft) node features like the data; False gives graphs without
-            ``x`` (the authors' script then uses one-hot degrees for every graph).
-        drop_isolated: remove nodes left without edges from a sampled graph, as the authors
-            do (a graph with no edge at all keeps its nodes).
+        lam_range: ``(low, high)``: lam of each mixture (the weight of the first class) is
+            drawn uniformly from it. Default ``(0.005, 0.01)``.
+        num_mixtures: how many ``(class pair, lam)`` mixtures :meth:`augment` draws (10); each
+            gives an equal share of the graphs.
+        resolution: graphon steps ``K``; default the median node count of the fitted graphs.
+        threshold: USVT threshold (0.2).
+        node_features: estimate and mix mean node features per position, so that synthetic
+            graphs carry (soft) node features; False gives graphs without ``x``.
+        drop_isolated: remove nodes left without edges from a sampled graph (a graph with no
+            edge at all keeps its nodes).
         generator: CPU ``torch.Generator`` for every draw (class pairs, lam, edges); default
             :func:`mixkit.default_generator` (seeded from torch's global RNG).
 
@@ -115,17 +117,6 @@ class GMixUp:
         >>> gmixup = GMixUp(generator=torch.Generator().manual_seed(0)).fit(train_graphs)
         >>> synthetic = gmixup.sample(20)  # 20 graphs, y soft (1, C)
         >>> loader = DataLoader(GMixUpDataset(train_graphs, gmixup, ratio=0.15), batch_size=32)
-
-    .. note::
-        Sampled graphs have no self-loops (the authors' sampler keeps the graphon's diagonal);
-        G-Mixup does not model edge attributes, so synthetic graphs have none.
-
-    .. note::
-        **Sparse molecules.** The degree-sorted, USVT-smoothed graphon concentrates edges among
-        the first positions: on MUTAG, sampled graphs have nodes of degree up to 7 where the
-        molecules have at most 4, and in ``examples/graph_classification.py`` the GIN trained
-        with them ended near the majority-class rate on 6 of 10 folds. Check the sampled
-        graphs' statistics against your data before relying on it.
     """
 
     def __init__(

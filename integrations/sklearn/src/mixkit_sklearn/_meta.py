@@ -122,23 +122,15 @@ class _MixUpMeta(MetaEstimatorMixin, BaseEstimator):
 class MixUpClassifier(ClassifierMixin, _MixUpMeta):
     r"""Train any scikit-learn classifier on mixup-augmented data; predict untouched.
 
-    ``fit`` validates ``X, y``, mixes the training set with a mixkit mixer (``n_augment``
-    shuffled copies, ``batch_size`` rows per mixer call, so pairings and weightings work as in
-    a training batch), turns each mixed row's soft label into one row per class weighted by its
-    share (:func:`mixkit_sklearn.expand_soft_targets`), and fits a clone of ``estimator`` on
-    them with ``sample_weight``. For a loss linear in the target (the log loss of
-    LogisticRegression, SGDClassifier(loss="log_loss"), gradient boosting, ...) this is exactly
-    training on the soft labels:
-
-    .. math::
-        \tilde x = \lambda x_i + (1-\lambda) x_j,\quad
-        \lambda\,\ell(f(\tilde x), y_i) + (1-\lambda)\,\ell(f(\tilde x), y_j)
-        = \mathrm{CE}(f(\tilde x), \lambda e_{y_i} + (1-\lambda) e_{y_j}).
+    ``fit`` mixes the training set with a mixkit mixer, turns each mixed row's soft label into
+    one row per class weighted by its share (:func:`mixkit_sklearn.expand_soft_targets`) and
+    fits a clone of ``estimator`` with ``sample_weight``. For a loss linear in the target (log
+    loss, gradient boosting, ...) that is exactly training on the soft labels, so any mixkit
+    method works with any such estimator. Put scaling and one-hot encoding before it. See the
+    tabular guide of the documentation (docs/guides/tabular.md).
 
     Paper: Zhang, Cisse, Dauphin, Lopez-Paz, *mixup: Beyond Empirical Risk Minimization*,
-    ICLR 2018 (arXiv 1710.09412). Any mixkit method plugs in through ``mixer``: Local Mixup's
-    weights reach ``sample_weight``, k-mixup's pairing works inside each batch, GenLabel's
-    densities are fitted on the training set in ``fit`` and relabel the mixed rows.
+    ICLR 2018 (arXiv 1710.09412).
 
     Args:
         estimator: a classifier whose ``fit`` accepts ``sample_weight``.
@@ -172,11 +164,6 @@ class MixUpClassifier(ClassifierMixin, _MixUpMeta):
         >>> clf = MixUpClassifier(LogisticRegression(max_iter=500), alpha=0.4, random_state=0)
         >>> clf.fit(X, y).score(X, y) > 0.9
         True
-
-    .. note::
-        Mixing happens on the features the classifier receives: put scaling and one-hot
-        encoding *before* it in a ``Pipeline`` (mixing one-hot columns gives soft categories,
-        which is what mixup means for them). ``lam`` is the weight of the original row.
     """
 
     def __sklearn_tags__(self) -> Any:

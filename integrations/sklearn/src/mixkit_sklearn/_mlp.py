@@ -206,13 +206,11 @@ class _MLPMixUp(BaseEstimator, abc.ABC):
 class MLPMixUpClassifier(ClassifierMixin, _MLPMixUp):
     r"""A torch multi-layer perceptron classifier that mixes every training batch.
 
-    Each step mixes the batch with ``mixer`` (any mixkit method: MixUp, Local Mixup's weights,
-    k-mixup's OT pairing, GenLabel's relabelling, which ``fit`` fits on the training inputs,
-    MixupE's extra term, schedules), and minimises the mixed cross-entropy
-    :math:`\lambda\,\mathrm{CE}(f(\tilde x), y_i) + (1-\lambda)\,\mathrm{CE}(f(\tilde x), y_j)`
-    with AdamW. Soft labels are used directly, so nothing is expanded.
-
-    Paper: Zhang et al., *mixup: Beyond Empirical Risk Minimization*, ICLR 2018.
+    Each step mixes the batch with ``mixer`` and minimises the mixed cross-entropy with AdamW,
+    using the soft labels directly. It is the estimator for the methods that need a model in
+    the training step: MixupE's term, and schedules driven by the validation loss. Standardise
+    the features first (distances and densities live in the space the estimator sees). See the
+    tabular guide of the documentation (docs/guides/tabular.md).
 
     Args:
         hidden_layer_sizes: units of each hidden layer (default ``(100,)``).
@@ -250,14 +248,9 @@ class MLPMixUpClassifier(ClassifierMixin, _MLPMixUp):
         >>> from sklearn.preprocessing import StandardScaler
         >>> X, y = load_iris(return_X_y=True)
         >>> clf = make_pipeline(StandardScaler(), MLPMixUpClassifier(
-        ...     (32,), alpha=0.4, max_iter=100, random_state=0))
+        ...     (32,), alpha=0.4, learning_rate_init=1e-2, max_iter=100, random_state=0))
         >>> clf.fit(X, y).score(X, y) > 0.9
         True
-
-    .. note::
-        Mixing, distances (Local Mixup, k-mixup) and densities (GenLabel) live in the input
-        space the estimator sees: standardise the features first (a ``StandardScaler`` in a
-        ``Pipeline``), or the largest-scale column dominates all of them.
     """
 
     def _encode(self, y: NDArray[Any]) -> NDArray[Any]:

@@ -32,49 +32,26 @@ __all__ = ["MixUpResampler"]
 class MixUpResampler(BaseEstimator):
     """Add mixup rows to a classification training set: a ``fit_resample`` step.
 
-    It follows imbalanced-learn's sampler protocol, ``X_res, y_res = fit_resample(X, y)``,
-    applied only when a pipeline is fitted (imbalanced-learn's ``Pipeline`` skips samplers at
-    predict time), and has no ``transform`` (imbalanced-learn refuses steps with both). Two
-    roles:
-
-    * ``sampling_strategy=None`` (default): **augmentation**. ``n_augment`` mixed copies of the
-      whole training set are added; the classes keep their proportions.
-    * ``sampling_strategy`` set (``"auto"``, ``"minority"``, ``"not minority"``, ``"not
-      majority"``, ``"all"``, a float or a dict, imbalanced-learn's conventions): a **minority
-      oversampler**, imbalanced-learn's ``SMOTE`` / ``RandomOverSampler`` role. Each class
-      gets the rows it lacks, each a mix of one of its rows (the anchor) with a partner:
-      another row of the class (``pairs="within"``: labelled with the class, exactly; SMOTE's
-      interpolation with a random partner and a Beta-distributed lam) or a row of another
-      class (``pairs="across"``: the anchor keeps at least half of the row and its class is
-      the label, Remix's rule). The mixer gives lam (``alpha``, ``mode``, ``p``) and the
-      interpolation; a mixer with a pairing, weighting or relabelling is refused there.
-
-    In the augmentation role the protocol returns two arrays, so a mixed row's soft label has
-    to travel in one of two ways:
-
-    * ``labels="sample"`` (default): each mixed row gets ONE hard label drawn from its soft
-      label, and rows of weight ``w`` (Local Mixup's weights, sample weights) are kept with
-      probability ``w / max w``. The rows are unweighted, so they pass through any pipeline
-      into any estimator; in expectation the estimator's loss is the soft-label loss
-      (``E[one_hot(c)] = t``). This is what to put in an imbalanced-learn ``Pipeline``.
-    * ``labels="expand"``: each mixed row becomes one row per class, weighted by its share
-      (exact, as in :class:`MixUpClassifier`); the weights are in :attr:`sample_weight_` and
-      must be passed on by the caller, e.g. ``est.fit(X_res, y_res,
-      sample_weight=sampler.sample_weight_)``, or, with scikit-learn's metadata routing on,
-      ``pipe.fit(X_res, y_res, sample_weight=sampler.sample_weight_)`` after
-      ``clf.set_fit_request(sample_weight=True)``. No pipeline can forward weights that a
-      step produces, so do NOT use ``"expand"`` inside one: its rows would count as
-      unweighted. Inside scikit-learn, :class:`MixUpClassifier` is the exact one-step form.
+    It follows imbalanced-learn's sampler protocol, ``X_res, y_res = fit_resample(X, y)``, so
+    a ``Pipeline`` mixes at fit time only. Without ``sampling_strategy`` it is an augmentation
+    (``n_augment`` mixed copies, class proportions kept); with one it is a minority oversampler
+    in the role of SMOTE. Mix after preprocessing; the output is numpy arrays. See the tabular
+    guide of the documentation (docs/guides/tabular.md) for both roles and the two ways a soft
+    label leaves the step (``labels``).
 
     Args:
         mixer, alpha, n_augment, keep_original, batch_size, random_state: as in
             :class:`MixUpClassifier` (the same ``random_state`` gives the same mixed rows).
-        labels: ``"sample"`` or ``"expand"`` (above; ``"sample"`` with ``sampling_strategy``).
+        labels: ``"sample"`` (default: one hard label drawn per mixed row, unweighted rows,
+            for pipelines) or ``"expand"`` (one row per class weighted by its share, the
+            weights in :attr:`sample_weight_` for the caller to pass on; not in a pipeline).
         sampling_strategy: None (augmentation), or which classes get new rows and how many
-            (oversampling): a name above, a float in ``(0, 1]`` (two classes: the minority's
-            count over the majority's after resampling), or ``{class: count}``.
+            (oversampling, imbalanced-learn's conventions): ``"auto"``, ``"minority"``,
+            ``"not minority"``, ``"not majority"``, ``"all"``, a float in ``(0, 1]`` (two
+            classes: the minority's count over the majority's after resampling), or
+            ``{class: count}``.
         pairs: the partners in the oversampling role: ``"within"`` the anchor's class or
-            ``"across"`` classes.
+            ``"across"`` classes (the anchor keeps at least half and its label).
 
     Attributes:
         classes_, n_features_in_, feature_names_in_: of the last ``fit`` / ``fit_resample``.
@@ -88,10 +65,6 @@ class MixUpResampler(BaseEstimator):
         >>> X_res, y_res = MixUpResampler(alpha=0.4, random_state=0).fit_resample(X, y)
         >>> X_res.shape  # the 150 originals and 150 mixed rows
         (300, 4)
-
-    .. note::
-        Mix after preprocessing (scaling, one-hot), right before the estimator; the output
-        is numpy arrays, not DataFrames.
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {

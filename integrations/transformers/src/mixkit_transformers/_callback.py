@@ -56,19 +56,12 @@ class MixUpCallback(TrainerCallback, ExportableState):
         trainer = Trainer(model=model, args=args, train_dataset=ds, eval_dataset=val,
                           callbacks=[MixUpCallback(mixkit.MixUp(alpha=0.2, num_classes=10))])
 
-    During training the named float input of each batch is mixed, an aligned
-    ``attention_mask`` becomes the union of the two sources' masks (padded audio), and the loss
-    is ``mixed.loss(logits, model=...)``: the core's one loss entry (pair-form or soft
-    cross-entropy, per-sample weights, label smoothing once, and the mixer's extra term, e.g.
-    MixupE's, whose clean pass runs through the model). Evaluation and prediction are never
-    mixed. A text model (its forward takes ``input_ids``) is mixed inside: at the word
-    embeddings (default), or at the hidden states of a layer (``layers=``, TMix); the attention
-    mask becomes the union, and the ids the model reads beside the embeddings (decoder
-    classifiers' pooled position, RoBERTa's positions) follow it. The schedule reads
-    ``floor(state.epoch)`` and ``state.global_step``; each evaluation
-    reports ``metrics[metric]`` to the mixer (drives :class:`mixkit.AutoSwitch`). Logs gain
-    ``mixkit/lam_mean``, ``mixkit/lam_min``, ``mixkit/mixed_fraction``, ``mixkit/active`` and
-    ``mixkit/weight_mean``.
+    During training the named float input is mixed (a text model inside, at its word
+    embeddings or a layer), an aligned attention mask becomes the union of the two sources'
+    masks, and the loss is ``mixed.loss(logits, model=...)``, the core's one loss entry, the
+    mixer's extra term included. The model never sees the mixed labels, so float targets
+    cannot change its loss; evaluation and prediction are never mixed. See the images and text
+    guides of the documentation (docs/guides/images.md, docs/guides/text.md).
 
     Args:
         mixer: a :class:`mixkit.Mixer` (``MixUp``, ``CutMix``, ``MixUpE``, the seed methods,
@@ -76,8 +69,7 @@ class MixUpCallback(TrainerCallback, ExportableState):
             Its ``task`` must match the labels.
         key: the float batch entry to mix; default: the first of ``pixel_values``,
             ``input_values``, ``input_features`` that the model's forward takes, else
-            ``input_ids``: text, mixed inside the model. A key of token ids is refused (token
-            ids cannot be interpolated; leave ``key=None``).
+            ``input_ids`` (text, mixed inside the model). A key of token ids is refused.
         label_key: the batch entry holding the labels (default ``"labels"``).
         attention_mask_key: the mask that follows the mixed input when aligned with it;
             ``None`` leaves masks alone.
@@ -87,13 +79,10 @@ class MixUpCallback(TrainerCallback, ExportableState):
             over the samples of the accumulated batch when Trainer passes
             ``num_items_in_batch``.
         features: optional ``features(model, batch) -> (B, ...)`` on which pairings,
-            weightings and relabellings measure distances (no gradient, hooks off); for text
-            the default is each row's mean word embedding over its tokens.
-        layers: text only: where the token sequence is mixed. ``0`` (default): the output of
-            ``get_input_embeddings()`` (word-embedding mixup); ``k >= 1``: the hidden states
-            output by layer ``k`` of the base model (TMix: the first ``k`` layers run on each
-            sentence with its own mask, the rest on the mix with the union mask); a sequence:
-            one site drawn per micro-batch, uniformly (TMix's ``(7, 9, 12)`` for BERT-base).
+            weightings and relabellings measure distances; for text the default is each row's
+            mean word embedding over its tokens.
+        layers: text only: ``0`` (default) mixes the word embeddings; ``k >= 1`` the hidden
+            states output by layer ``k`` (TMix); a sequence draws one site per micro-batch.
         share_across_ranks: draw the same lam and partners on every process.
         metric: the evaluation metric reported to the mixer's schedule (``None``: none).
 

@@ -62,27 +62,22 @@ class MixUpCollator(TrainerCallback):
                           data_collator=collator, compute_loss_func=MixUpLoss(),
                           callbacks=[collator])  # the collator also switches itself
 
-    Each training batch ``collator(features)`` is mixed: ``batch[key]`` becomes the mixed
-    input, an aligned ``attention_mask`` the union of the two sources' masks, and
-    ``batch["labels"]`` the mixed targets, encoded as
-
-    * ``encoding="dense"`` (default): float32 ``(B, C)`` dense targets (multi-class rows sum
-      to the sample's weight: cross-entropy is linear in the target, so this carries Local
-      Mixup's weights exactly), multi-label ``(B, C)``, regression values; :class:`MixUpLoss`
-      computes the core's soft form;
-    * ``encoding="pair"``: float64 ``(B, 5)`` rows ``(y_a, y_b, lam, weight, label_smoothing)``
-      (multi-class integer labels, no relabelling); :class:`MixUpLoss` computes the core's
-      pair form, without ``(B, C)`` targets.
-
-    Evaluation batches pass through untouched (integer labels: plain cross-entropy in
-    :class:`MixUpLoss`).
+    Each training batch has ``batch[key]`` replaced by the mixed input, an aligned
+    ``attention_mask`` by the union of the two sources' masks, and ``labels`` by the mixed
+    targets in the ``encoding`` that :class:`MixUpLoss` reads; evaluation batches pass
+    through. The lower-level alternative to :class:`MixUpCallback`, for those who wire the
+    collator and the loss themselves. See the images guide of the documentation
+    (docs/guides/images.md).
 
     Args:
         mixer: a mixkit ``Mixer``, ``RandomChoice`` or ``MixerWrapper`` without a loss term
             (MixupE's term needs the model: use :class:`MixUpCallback`).
         collator: the collator to wrap (default ``transformers.default_data_collator``).
         key: the batch entry to mix (default ``"pixel_values"``).
-        encoding: ``"dense"`` or ``"pair"``; give :class:`MixUpLoss` the same.
+        encoding: ``"dense"`` (float32 ``(B, C)`` targets, rows summing to the sample's
+            weight) or ``"pair"`` (float64 ``(B, 5)`` rows ``(y_a, y_b, lam, weight,
+            label_smoothing)``, multi-class integer labels only); give :class:`MixUpLoss` the
+            same.
         attention_mask_key: the mask that follows the mixed input, if aligned with it.
 
     Raises:

@@ -1,38 +1,14 @@
 """Text inside the model: word-embedding mixup and TMix for models that take token ids.
 
 Token ids cannot be interpolated; what a model makes of them can. With no ``key=``, a model
-whose forward takes ``input_ids`` (and none of the float keys) is mixed inside, at a *site*:
-
-* site 0 (default): the output of ``model.get_input_embeddings()``, the word embeddings
-  (word-embedding mixup: Guo, Mao and Zhang 2019; Mixup-Transformer: Sun et al., COLING 2020),
-  before position embeddings and normalisation;
-* site k >= 1: the hidden states output by the k-th layer of the base model's layer list (TMix:
-  Chen, Yang and Yang, ACL 2020, who draw k from {7, 9, 12} for BERT-base): the first k layers
-  run on each source with its own attention mask, the others on the mix with the union mask.
-
-For each training call of the model, :class:`~mixkit_transformers._hooks.ModelHooks` (its
-forward pre-hook) draws the parameters and calls :meth:`TextMixing.prepare`, which arms one
-:class:`TextPass` and says what the model is given:
-
-* ``input_ids`` that follow the union of the two sources: a mixed row keeps its own tokens and
-  takes its partner's where only the partner has tokens (``token_type_ids`` and
-  ``position_ids`` alike). What a model reads off the ids beside the word embeddings then
-  follows the union: the pooled position of decoder classifiers (GPT-2, Llama, Qwen2: the last
-  id that is not ``pad_token_id``, which sees both sentences whole), RoBERTa's position ids.
-* the word embeddings of the *original* ids: a forward pre-hook on the embedding module gives
-  it the batch's own ids back, and at site 0 its forward hook mixes what it returns with
-  :class:`mixkit.MixStep` and the drawn parameters.
-* the attention mask: at site 0 the union ``max(m, m[index])`` of mixed rows (unmixed rows keep
-  their own); at site k the model gets the own masks, and a forward pre-hook on each layer
-  after the k-th replaces the mask it is given by the union of the row's and its partner's
-  (elementwise maximum: boolean, 0/1 and additive float masks alike, exact for right- or
-  left-padded batches, whose masks are nested).
-
-The pass stays armed until the owner disarms it (the next training call, or the end of the
-micro-batch's backward): a layer whose forward hooks are re-run by gradient checkpointing during
-``backward()`` (transformers 4, which checkpointed ``layer.__call__``) mixes the recomputation
-with the same draw. Calls the owner makes itself (``busy``: the features, a loss term's clean
-pass) pass through, the embeddings replaced by ``substitute`` when it is set.
+whose forward takes ``input_ids`` is mixed inside, at site 0 (the output of
+``get_input_embeddings()``) or site k (the hidden states after layer k, TMix). For each training
+call :class:`~mixkit_transformers._hooks.ModelHooks` draws the parameters and calls
+:meth:`TextMixing.prepare`, which arms one :class:`TextPass`: ids that follow the union of the
+two sources, the word embeddings of the original ids, and the union of the attention masks. The
+pass stays armed until its owner disarms it, so a recomputation under gradient checkpointing is
+mixed alike; the owner's own calls (``busy``) pass through, the embeddings replaced by
+``substitute`` when it is set. See the text guide of the documentation (docs/guides/text.md).
 """
 
 from __future__ import annotations

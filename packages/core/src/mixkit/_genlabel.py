@@ -55,37 +55,28 @@ def _as_tensor(owner: str, name: str, value: object) -> Tensor:
 class GenLabel(Relabel):
     r"""GenLabel: label each mixed sample by class-conditional densities, not by its sources.
 
-    .. math::
-        y^{gen}_c(\tilde x) = \frac{p_c(\tilde x)}{\sum_{c'} p_{c'}(\tilde x)}
-        = \mathrm{softmax}_c \log p_c(\tilde x), \qquad
-        \tilde y = \gamma\, y^{gen} + (1-\gamma)\, y^{mix}
+    One density per class is fitted once by :meth:`fit` on the training set; a mixed sample's
+    generated label is the posterior of the classes where it lies (uniform prior, no gradient),
+    blended with mixup's label: ``gamma * y_gen + (1 - gamma) * y_mix``. A blend that lands in
+    a third class's region is then labelled as that class, which mixup's label cannot do. See
+    the GenLabel page of the documentation (docs/methods/genlabel.md) for the math, the two
+    density models and the defaults.
 
     Paper: Sohn, Shang, Chen, Moon, Papailiopoulos, Lee, *GenLabel: Mixup Relabeling using
     Generative Models*, ICML 2022 (arXiv 2201.02354).
 
-    Densities, fitted once by :meth:`fit` on the training set, scored in log space
-    (:func:`mixkit.functional.class_log_densities`): ``"gaussian"``, a full-covariance Gaussian
-    per class (scikit-learn's ``GaussianMixture(n_components=1, covariance_type="full",
-    reg_covar=tol)``, ``O(B C D^2)`` per batch), or ``"kde"``, a Gaussian KDE per class
-    (``scipy.stats.gaussian_kde``, ``O(B N D)``: use ``max_samples`` or low-dimensional
-    features). Classes absent from the fit get no mass; the prior is uniform, as in the
-    authors' code; ``y_gen`` carries no gradient.
-
     Args:
-        density: ``"gaussian"`` (default) or ``"kde"`` (the authors' moons / circles toys).
+        density: ``"gaussian"`` (default: a full-covariance Gaussian per class) or ``"kde"``
+            (a Gaussian KDE per class, as the authors' moons / circles toys).
         gamma: weight of the generated label in ``[0, 1]``: 1 (default) pure GenLabel, 0 plain
-            mixup (the authors pick it by cross-validation in ``{0, .2, .4, .6, .8, 1}``).
-        top2: relabel over the two most likely classes only,
-            ``rho = sigmoid(log p_{c1} - log p_{c2})`` (the authors' toy code) instead of over
-            all classes (their tabular code). Neither is restricted to the two source classes:
-            that could not fix an intrusion.
+            mixup.
+        top2: relabel over the two most likely classes only (the authors' toy code) instead of
+            over all classes (their tabular code, the default).
         tol: ridge added to every class covariance (``>= 0``, default ``1e-4``).
         bandwidth: KDE only: ``"scott"`` (default), ``"silverman"`` or a factor ``> 0``
-            (scipy's ``bw_method`` convention: it scales the data covariance).
-        feature_fn: a frozen callable mapping inputs ``(B, ...)`` to features (a trained
-            backbone in eval mode: its mode is yours to set): densities are fitted on
-            ``feature_fn(x)`` and scored on ``feature_fn(mixed inputs)``, without gradient.
-            Prefer a module or a top-level function to a lambda (DataLoader workers pickle it).
+            (scipy's ``bw_method`` convention).
+        feature_fn: a frozen callable mapping inputs ``(B, ...)`` to features; densities are
+            fitted and scored on them. Its mode is yours to set; prefer it picklable.
         on: ``"inputs"`` (default): evaluate on the mixed inputs (through ``feature_fn`` if
             given). ``"features"``: evaluate on the mix of the ``features=`` the caller passes
             to the mixer (fit on the same representation); needs ``feature_fn=None``.
@@ -102,12 +93,6 @@ class GenLabel(Relabel):
         >>> mixer = MixUp(num_classes=3, relabel=relabel)  # or GenLabelMixUp(...).fit(x, y)
         >>> mixer(x[:8], y[:8]).targets.shape
         torch.Size([8, 3])
-
-    .. note::
-        The trap: GenLabel replaces the (label-smoothed) mixup target of every mixed row, so
-        with ``gamma = 1`` no smoothing is left on those rows; smoothing survives in proportion
-        ``1 - gamma``. The loss uses the dense targets (the pair form no longer applies). Fit on
-        the same representation the mixer mixes (normalised inputs, or the same features).
     """
 
     def __init__(

@@ -56,41 +56,32 @@ def _check_args(
 class OTPairing(Pairing):
     r"""k-mixup pairing: optimal transport matching within chunks of ``k`` samples.
 
-    .. math::
-        \sigma_c = \arg\min_{\sigma \in S_k} \sum_{i=1}^{k}
-            d\big(f(x_{s_{c,i}}),\, f(x_{t_{c,\sigma(i)}})\big), \qquad
-        \mathrm{index}[s_{c,i}] = t_{c,\sigma_c(i)}
-
-    where ``t = randperm(B)`` is the random partner order (drawn first, exactly as
-    :class:`mixkit.RandomPairing` draws it), ``s`` a random grouping of the batch into chunks
-    ``c`` of ``k`` (drawn second), ``f`` the features and ``d`` the Euclidean distance (the
-    authors' cost) or its square. With uniform weights the optimal plan is a permutation
-    (Birkhoff), so exact OT is an assignment problem, solved per chunk.
+    The batch and a random partner order (drawn as :class:`mixkit.RandomPairing` draws it) are
+    cut into chunks of ``k``, and each chunk is matched with its partner chunk so that the total
+    distance of the pairs is smallest. Matched partners are near each other, so the blends stay
+    near the data and respect its clusters. Each chunk is solved on its own, as the authors'
+    repository does, not as one ``B x B`` assignment over the whole batch. A
+    :class:`mixkit.Pairing`: it works in any mixer.
 
     Paper: Greenewald et al., *k-Mixup Regularization for Deep Learning via Optimal
-    Transport*, TMLR 2023 (arXiv 2106.02933).
+    Transport*, TMLR 2023 (arXiv 2106.02933). The math, the solvers, self-pairs and where the
+    authors' code differs from their paper: see the k-mixup page of the documentation
+    (docs/methods/k-mixup.md).
 
     Args:
-        k: chunk size, ``>= 1``. ``k = 1`` draws exactly what :class:`mixkit.RandomPairing`
-            draws (same generator use), so the mixer equals vanilla mixup bit for bit.
+        k: chunk size, ``>= 1``. ``k = 1`` is vanilla mixup's pairing, bit for bit. Keep it
+            well below the batch size: with ``k >= B`` every sample is its own partner.
         cost: ``"euclidean"`` (default, the authors') or ``"sqeuclidean"``.
-        solver: ``"exact"`` (default): Hungarian algorithm per chunk (scipy), the exact OT
-            matching and the fastest for chunk sizes up to a few hundred; ``"emd"``: POT's
-            network simplex (``ot.emd``) per chunk, the same optimum (ties may be broken
-            differently), slower; ``"sinkhorn"``: entropic OT with POT's batched log-domain
-            Sinkhorn (``ot.batch``, POT >= 0.9.6), run on the features' device for all chunks
-            at once, then rounded to a permutation there (see the note). On the CPU the exact
-            solver is faster at every chunk size measured; ``"sinkhorn"`` is for keeping
-            large-``k`` matching on a GPU.
-        reg: entropic regularisation for ``"sinkhorn"``, relative to each chunk's mean cost;
-            ``> 0``, default 0.05. Smaller is closer to exact (and slower to converge).
-        max_iter: Sinkhorn iterations at most, ``>= 1`` (default 100: enough at the default
-            ``reg`` to round to the same matching; raise it with a smaller ``reg``).
-        avoid_self: forbid matching a sample with itself (see the note). Default False: the
-            authors' matching.
+        solver: ``"exact"`` (default: Hungarian per chunk, scipy), ``"emd"`` (POT's network
+            simplex, the same optimum) or ``"sinkhorn"`` (entropic, all chunks at once on the
+            features' device, rounded to a permutation there; for large ``k`` on a GPU).
+        reg: ``"sinkhorn"`` only: entropic regularisation relative to each chunk's mean cost,
+            ``> 0`` (default 0.05).
+        max_iter: ``"sinkhorn"`` only: iterations at most, ``>= 1`` (default 100).
+        avoid_self: forbid matching a sample with itself. Default False: the authors' matching.
 
-    Returns (from :meth:`pair`): ``(B,)`` int64 partner index on the CPU. Without
-    ``avoid_self`` it is a permutation of the batch.
+    Returns (from :meth:`pair`): ``(B,)`` int64 partner index on the CPU, a permutation of the
+    batch unless ``avoid_self``.
 
     Raises:
         ValueError / TypeError: a bad argument, e.g. ``"OTPairing: expected k >= 1, got 0"``.
@@ -100,35 +91,6 @@ class OTPairing(Pairing):
         >>> mixer = MixUp(alpha=1.0, num_classes=10, pairing=pairing)
         >>> # manifold k-mixup: match on embeddings, mix the inputs
         >>> # mixed = mixer(x, y, features=encoder(x).detach())
-
-    .. note::
-        **Features.** The mixer passes the flattened inputs, or what the caller gives as
-        ``features=`` (embeddings: manifold k-mixup). Labels are never used for matching.
-
-        **Self-pairs.** The source chunk and its partner chunk are drawn from the same batch, so
-        they share about ``k^2 / B`` samples, and a shared sample is usually matched with itself
-        (distance 0) and so not mixed. With ``k >= B`` there is a single chunk holding the whole
-        batch on both sides and *every* sample is its own partner: no mixing at all. Keep
-        ``k`` well below ``B`` (the authors: ``k = 16``, ``B = 512``), or set
-        ``avoid_self=True`` to match each chunk without self-pairs (then ``k = B`` pairs each
-        sample with a near neighbour).
-
-        **Remainder.** When ``k`` does not divide ``B``, the ``B mod k`` samples left over by
-        the grouping form a smaller chunk matched to the last ``B mod k`` partners (the
-        authors' code does this; their paper's pseudo-code leaves them unmatched).
-
-        **Entropic rounding.** The Sinkhorn plan is rounded to a permutation on the device by
-        parallel greedy matching (each unmatched row proposes its most likely free column, each
-        column keeps its best proposal; at most ``k`` rounds), so nothing but the final
-        ``(B,)`` index leaves the device. For small ``reg`` this is the exact matching; for
-        large ``reg`` a greedy approximation of it.
-
-        **Versus the authors' code.** It builds one ``B x B`` cost with a penalty of 1000 off
-        the diagonal blocks and runs one ``O(B^3)`` Hungarian on it, after a wasted forward
-        pass of the network; here each chunk is solved on its own (``O(B k D + B k^2)``),
-        hundreds of times faster at ``B = 512, k = 16`` (``benchmarks/bench_kmixup.py``). The
-        chunks of the batch are drawn at random rather than taken in loader order, so the
-        result does not depend on the loader's shuffling.
     """
 
     def __init__(
@@ -217,25 +179,19 @@ class OTPairing(Pairing):
 class KMixUp(MixUp):
     r"""k-mixup: mixup whose partners are optimal-transport matches within chunks of ``k``.
 
-    .. math::
-        \tilde x_i = \lambda x_i + (1-\lambda) x_{\mathrm{index}_i}, \quad
-        \tilde y_i = \lambda y_i + (1-\lambda) y_{\mathrm{index}_i}, \quad
-        \lambda \sim \mathrm{Beta}(\alpha, \alpha)
-
-    with ``index`` the chunk-wise OT matching of :class:`OTPairing`. Exactly
-    ``MixUp(pairing=OTPairing(k, cost=..., solver=...), ...)``.
+    Exactly ``MixUp(pairing=OTPairing(k, cost=..., solver=...), ...)``: the blend and the
+    targets are mixup's, the partners those of :class:`OTPairing`. Blending matched pairs keeps
+    the mixed points near the data. See the k-mixup page of the documentation
+    (docs/methods/k-mixup.md) for the math and the defaults.
 
     Paper: Greenewald, Gu, Yurochkin, Solomon, Chien, *k-Mixup Regularization for Deep
     Learning via Optimal Transport*, TMLR 2023 (arXiv 2106.02933).
 
     Args:
-        k: chunk size (default 16, the authors' README example and their usual choice at batch
-            512). ``k = 1`` is vanilla mixup, bit for bit, for the same generator seed.
-        alpha: Beta concentration (default 1.0, mixkit's MixUp default, so ``KMixUp`` and
-            ``MixUp`` differ only in their pairing). Matched partners are closer than random
-            ones, so the same ``alpha`` perturbs less; the paper finds that k-mixup tolerates
-            and often prefers larger ``alpha`` (the authors' README runs ``alpha=10``,
-            ``k=16``). Tune ``alpha`` in about ``[1, 10]``.
+        k: chunk size (default 16, the authors' usual choice). ``k = 1`` is vanilla mixup, bit
+            for bit, for the same generator seed; keep ``k`` well below the batch size.
+        alpha: Beta concentration (default 1.0, as :class:`mixkit.MixUp`). k-mixup tolerates
+            and often prefers larger values: tune it in about ``[1, 10]``.
         cost, solver, reg, max_iter, avoid_self: see :class:`OTPairing`.
         **kwargs: every other argument of :class:`mixkit.MixUp` (``mode`` ``"batch"`` or
             ``"elem"``, ``p``, ``num_classes``, ``label_smoothing``, ``task``, ``weighting``,
@@ -255,12 +211,6 @@ class KMixUp(MixUp):
         >>> mixed = mixer(x, y)
         >>> mixed.inputs.shape, mixed.targets.shape
         (torch.Size([64, 3, 8, 8]), torch.Size([64, 10]))
-
-    .. note::
-        Keep ``k`` well below the batch size: with ``k >= B`` each sample is matched with itself
-        and nothing is mixed (see :class:`OTPairing`). The authors' code computes an adjusted
-        ``alpha_k`` (matching the squared pair distances of ``k = 1``) but trains with the given
-        ``alpha``; mixkit uses the ``alpha`` you give.
     """
 
     def __init__(

@@ -1,37 +1,14 @@
 r"""Local Mixup: a mixed pair counts in the loss only as much as its two sources are close.
 
+Mixing two far-apart samples can land the blend in another class's region ("manifold
+intrusion"). Local Mixup weights each mixed sample's loss by a decreasing function of the
+distance between its two sources (:class:`LocalWeights`, preset :class:`LocalMixUp`); the
+authors' notebook variant draws near partners instead (:class:`LocalPairing`). mixkit follows
+the paper, not the authors' code, which rescales the whole batch loss. See the Local Mixup page
+of the documentation (docs/methods/local-mixup.md).
+
 Paper: Baena, Drumetz, Gripon, *Preventing Manifold Intrusion with Locality: Local Mixup*,
-EUSIPCO 2022 (arXiv 2201.04368). Mixing two far-apart samples can land the mixed point in
-another class's region ("manifold intrusion"); Local Mixup weights the loss of each mixed
-sample by a decreasing function of the distance between its two sources:
-
-.. math::
-    L = \frac{1}{B} \sum_i W(d_i)\, \ell\big(f(\tilde x_i), \tilde y_i\big), \qquad
-    d_i = \lVert x_i - x_{\mathrm{index}_i} \rVert_2
-
-with the plain (not squared) Euclidean distance on the flattened model inputs (or on the
-``features=`` the caller passes to the mixer, e.g. embeddings). Three weight functions:
-
-* threshold ``W = 1[d <= eps]`` (the paper's main one);
-* smooth ``W = exp(-sigma * d)`` (the authors used ``sigma = 5e-4`` on 784-d inputs);
-* k-NN indicator: ``W = 1`` when the partner is among the ``knn`` nearest in-batch neighbours
-  of the sample (the sample itself has rank 0, its nearest other sample rank 1).
-
-And the variant of the authors' CIFAR notebook that does not weight but *resamples* the partner
-with probability proportional to ``exp(-sigma * d_ij)`` (:class:`LocalPairing`).
-
-Limits that hold exactly: ``eps = inf``, ``sigma = 0`` or ``knn >= B - 1`` is vanilla mixup
-(all weights 1). A sample paired with itself has ``d = 0`` and weight 1, so ``eps = 0`` keeps
-only self-pairs, which are unmixed samples: plain ERM (see :class:`LocalWeights` for the exact
-statement).
-
-.. note::
-    **The official code does not do what the paper says, mixkit implements the paper.** In the
-    authors' scripts the criterion is mean-reduced *before* it is multiplied by the weights, so
-    ``(loss * w).mean()`` is ``loss * mean(w)``: a rescale of the whole batch loss under which
-    every pair, near or far, counts equally; the Fashion-MNIST / SVHN model returns weights of
-    1; the SVHN script loads Fashion-MNIST. Here each sample's own loss is weighted
-    (:func:`mixkit.mixed_loss`).
+EUSIPCO 2022 (arXiv 2201.04368).
 """
 
 from __future__ import annotations
@@ -132,20 +109,14 @@ def _check_rule(
 class LocalWeights(Weighting):
     r"""Local Mixup's per-sample loss weights by the distance between the two sources.
 
-    A :class:`mixkit.Weighting` usable with any mixer (``MixUp``, ``CutMix``, a k-mixup pairing,
-    GenLabel targets, ...): ``MixUp(weighting=LocalWeights(eps=1.0))``. Give exactly one rule:
-
-    * ``eps``: threshold, :math:`w_i = \mathbb 1[d_i \le \varepsilon]`;
-    * ``sigma``: smooth, :math:`w_i = e^{-\sigma d_i}`;
-    * ``knn``: :math:`w_i = 1` when the partner is among the ``knn`` nearest in-batch neighbours
-      of sample ``i`` (itself rank 0; see :func:`knn_weights`).
-
-    :math:`d_i = \lVert x_i - x_{\mathrm{index}_i}\rVert_2` on the flattened inputs, or on the
-    ``features=`` given to the mixer call (embeddings: distances in pixel space mean little
-    for natural images). Weights do not depend on ``lam``, as in the paper.
-
-    Paper: Baena, Drumetz, Gripon, *Preventing Manifold Intrusion with Locality: Local Mixup*,
-    EUSIPCO 2022 (arXiv 2201.04368).
+    Give exactly one rule: ``eps`` (threshold, :math:`w_i = \mathbb 1[d_i \le \varepsilon]`),
+    ``sigma`` (smooth, :math:`w_i = e^{-\sigma d_i}`) or ``knn`` (:math:`w_i = 1` when the
+    partner is among the ``knn`` nearest in-batch neighbours of sample ``i``, itself rank 0:
+    :func:`knn_weights`). :math:`d_i` is the Euclidean distance between the flattened inputs, or
+    the ``features=`` given to the mixer call; weights do not depend on ``lam``. Far pairs count
+    less, which limits manifold intrusion. A :class:`mixkit.Weighting`, usable with any mixer.
+    See the Local Mixup page of the documentation (docs/methods/local-mixup.md) for the
+    reductions and what ``eps = 0`` means.
 
     Args:
         eps: threshold, ``>= 0``; ``math.inf`` keeps every pair (vanilla mixup).
@@ -165,29 +136,6 @@ class LocalWeights(Weighting):
         >>> LocalWeights(knn=1).weights(feats, torch.tensor([1, 2, 0]), lam)  # ranks 1, 2, 2
         tensor([1., 0., 0.])
         >>> mixer = MixUp(num_classes=2, weighting=LocalWeights(eps=2.0))  # with any mixer
-
-    .. note::
-        **Which reduction.** ``reduction="mean"`` (the default, the paper's) divides by ``B``:
-        an unbiased batch estimate of :math:`\mathbb E[W(d)\,\ell]`, whose scale shrinks with
-        the share of pairs kept, so with plain SGD a small ``eps`` also lowers the effective
-        learning rate. ``"weighted_mean"`` divides by the weight sum: the average loss of the
-        kept pairs, same scale whatever ``eps`` (no retuning of the learning rate), but a ratio
-        that gets noisy when a batch keeps few pairs; the authors instead enlarged the batch
-        for small ``eps`` so that about 20 pairs per batch were kept. Normalise *per sample*,
-        never ``(criterion(...) * w).mean()`` with a mean-reduced criterion (the authors'
-        bug: that is a global rescale).
-
-    .. note::
-        **What "eps = 0 is ERM" means with a random partner.** At ``eps = 0`` only pairs at
-        distance 0 keep weight: the rows drawn as their own partner (and exact duplicates).
-        Those rows are unmixed (``lerp`` of a sample with itself is exact), so for every draw
-        ``mixed.loss(logits, reduction="none") == (mixed.index == arange(B)) *
-        cross_entropy(logits, y, reduction="none")``: ``"weighted_mean"`` is plain
-        cross-entropy on the self-paired rows, and averaged over the random permutation (a row
-        is its own partner with probability ``1/B``) the ``"mean"`` loss is the ERM loss
-        divided by ``B`` — the paper's sum over all pairs ``(i, j)``, where only ``i = j``
-        survives. Same direction as ERM, ``1/B`` the signal: in practice train ERM for
-        ``eps = 0``, as the authors did.
     """
 
     def __init__(
@@ -297,16 +245,9 @@ class LocalMixUp(MixUp):
     r"""Local Mixup: :class:`mixkit.MixUp` whose loss weights near pairs more than far ones.
 
     ``LocalMixUp(eps=1.0, ...)`` is ``MixUp(weighting=LocalWeights(eps=1.0), ...)``: the mixed
-    batch is vanilla mixup's (same draw, same inputs and targets for the same seed) and
-    ``mixed.weights`` holds :math:`W(d_i)`, which :meth:`mixkit.Mixed.loss` applies per sample.
-
-    .. math::
-        L = \frac{1}{B}\sum_i W\big(\lVert x_i - x_{\mathrm{index}_i}\rVert_2\big)\,
-        \ell\big(f(\tilde x_i), \tilde y_i\big)
-
-    Paper: Baena, Drumetz, Gripon, *Preventing Manifold Intrusion with Locality: Local Mixup*,
-    EUSIPCO 2022 (arXiv 2201.04368). mixkit implements the paper; the official code weights a
-    mean-reduced loss (a global rescale).
+    batch is vanilla mixup's (same draw for the same seed) and ``mixed.weights`` holds
+    :math:`W(d_i)`, which :meth:`mixkit.Mixed.loss` applies per sample, as the paper does. See
+    the Local Mixup page of the documentation (docs/methods/local-mixup.md).
 
     Args:
         eps: threshold rule ``W = 1[d <= eps]`` (``math.inf``: vanilla mixup).
@@ -329,11 +270,6 @@ class LocalMixUp(MixUp):
         >>> params = mixer.draw(x, lam=0.5).replace(index=torch.tensor([1, 2, 2]))
         >>> mixer.mix(x, y, params).weights           # d = 1, 4 and 0 (a self-pair)
         tensor([1., 0., 1.])
-
-    .. note::
-        Measure distances where they mean something: on normalised model inputs for low-
-        dimensional data, or pass ``features=`` (embeddings) to the call for images. For which
-        loss reduction to use, and for what ``eps = 0`` means, see :class:`LocalWeights`.
     """
 
     def __init__(

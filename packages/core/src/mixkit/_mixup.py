@@ -10,10 +10,11 @@ __all__ = ["MixUp"]
 class MixUp(Mixer):
     r"""Mixup: train on convex combinations of pairs of samples and of their labels.
 
-    .. math::
-        \tilde x_i = \lambda x_i + (1-\lambda) x_{j}, \quad
-        \tilde y_i = \lambda y_i + (1-\lambda) y_{j}, \quad
-        \lambda \sim \mathrm{Beta}(\alpha, \alpha),\ j = \mathrm{index}_i
+    Each sample is blended with a partner, ``lam * x_i + (1 - lam) * x_j``, and its target with
+    the partner's by the same ``lam ~ Beta(alpha, alpha)`` (``lam`` weighs the original). This
+    pushes the model to behave linearly between training samples. Every named method is a
+    preset of this template with some slots filled. See the mixup page of the documentation
+    (docs/methods/mixup.md) for the math, the defaults and why.
 
     Paper: Zhang, Cisse, Dauphin, Lopez-Paz, *mixup: Beyond Empirical Risk Minimization*,
     ICLR 2018 (arXiv 1710.09412).
@@ -39,15 +40,11 @@ class MixUp(Mixer):
         schedule: a :class:`mixkit.Schedule` scaling ``p`` or ``alpha`` by epoch / step.
         generator: a CPU ``torch.Generator``; default: a private one seeded from torch's global
             RNG when the mixer is built. All draws come from it.
-        enabled: when False the mixer is the identity.
+        enabled: when False the mixer is the identity (so is ``mixer.eval()``).
         check_finite: refuse inputs with NaN / inf (one reduction per call; off by default).
 
-    Call: ``mixer(x, y, *, features=None, out=None)``; returns :class:`mixkit.Mixed`. The mixed
-    inputs are a new tensor, allocated as torch allocates. ``out=`` (a contiguous tensor like
-    ``x`` that does not overlap it) is caller-owned memory to write them into instead: the
-    fastest path on the CPU, where a fresh large batch costs page faults. By passing it you
-    promise that nothing still reads ``out`` (e.g. the previous step's result): it is
-    overwritten. When the mixer is the identity, ``inputs is x`` and ``out`` is not touched.
+    Call: ``mixer(x, y, *, features=None, out=None)`` returns a :class:`mixkit.Mixed`; ``out=``
+    is a buffer you own for the mixed inputs (the Memory section of docs/guides/images.md).
 
     Raises:
         ValueError / TypeError: bad arguments at construction, bad batches at call, each with a
@@ -61,10 +58,4 @@ class MixUp(Mixer):
         (torch.Size([8, 3, 32, 32]), torch.Size([8, 10]))
         >>> logits = torch.randn(8, 10)
         >>> loss = mixed.loss(logits)  # pair-form cross-entropy, mean over the batch
-
-    .. note::
-        ``lam`` is the weight of the original sample (timm and torchvision convention; kornia
-        uses the opposite). Partners come from a random permutation, so neither the loader's
-        shuffling nor an even batch size matters. Mixers are modules: ``mixer.eval()`` (or
-        registering it inside your model) turns mixing off for evaluation.
     """

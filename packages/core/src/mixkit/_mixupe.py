@@ -136,19 +136,12 @@ def _scores(
 class MixupETerm(LossTerm):
     r"""MixupE's extra loss term: the first-order directional-derivative term, strengthened.
 
-    For a mixed batch with clean logits ``F = model(mixed.source)`` and
-    :math:`m = (\alpha+1)/(2\alpha+1)` (the mean of :math:`\mathrm{Beta}(\alpha+1, \alpha)`,
-    with the ``alpha`` the batch was drawn with):
-
-    * version 3 (the authors' default, one extra forward):
-      :math:`L = L_\text{mix} - \eta (1-m) \sum_{s_i < \tau} s_i / N`;
-    * version 1 (the exact directional derivative toward the mean input :math:`\bar x`):
-      :math:`L = L_\text{mix} + \eta (1-m) \sum_{s_i < \tau} s_i / N`,
-
-    with the scores of :func:`mixkit.functional.mixupe_scores`. Both then rescale
-    :math:`L \leftarrow (|L_\text{mix}| / |L|)\, L` with detached scalars (the authors' code): the
-    value equals the mixup loss, the gradient carries the term. ``N`` is the batch size (or
-    ``num_samples``); with ``reduction="sum"`` the term is a sum, with ``"none"`` per sample.
+    On one extra forward pass over the clean batch (``mixed.source``) it adds ``eta`` times an
+    explicit first-order term (:func:`mixkit.functional.mixupe_scores`) to the mixup loss, then
+    rescales the total so that its value is the mixup loss and only its gradient carries the
+    term. Version 3 is what the authors ran for their numbers; version 1 is the exact
+    directional derivative toward the mean input, with the opposite sign. See the MixupE page
+    of the documentation (docs/methods/mixupe.md) for the math and the sign question.
 
     Paper: Zou et al., *MixupE: Understanding and Improving Mixup from Directional Derivative
     Perspective*, UAI 2023 (arXiv 2212.13381).
@@ -164,15 +157,6 @@ class MixupETerm(LossTerm):
     Example:
         >>> mixer = CutMix(alpha=1.0, num_classes=3, term=MixupETerm(eta=1e-3))
         >>> # loss = mixer(x, y).loss(model(mixed.inputs), model=model)
-
-    .. note::
-        **The sign question.** The two versions give the shared part opposite signs: for a
-        bias-free ReLU network :math:`s^{v1}_i = \nabla\langle f, b_i\rangle\cdot\bar x +
-        s^{v3}_i` (Euler), yet v1 *adds* its score and v3 *subtracts* its own. Version 1 has the
-        sign of the first-order term of mixup's own expansion; version 3 is what the authors
-        ran for their numbers, hence the default. Both are implemented as coded. The clean
-        labels ``Y`` are the mixer's dense targets of the unmixed batch (its label smoothing
-        included); multi-label and regression use the loss's link in place of softmax.
     """
 
     def __init__(

@@ -85,31 +85,17 @@ class MixStep:
 class ModuleMix:
     """Mix the output of a module of ``model``, one drawn per step from ``at``.
 
-    .. code-block:: python
-
-        mixing = mixkit.ModuleMix(mixkit.MixUp(alpha=2.0, num_classes=10), model,
-                                  at=["input", "layer1", "layer2"])  # Manifold Mixup
-        for x, y in loader:
-            with mixing.step(y) as step:
-                logits = model(x)
-            loss = step.mixed.loss(logits)
-        mixing.remove()  # or use it as a context manager
-
-    In each step one site is drawn (``p``: its probabilities, default uniform), and while the
-    ``with`` block is open the site's output is mixed by the mixer (any pairing, weighting,
-    relabelling and schedule applies; distances are measured on the tensor being mixed);
-    ``step.mixed`` carries the targets and the loss. ``"input"`` is the model's input (its first
-    positional argument, or the keyword ``input_key``). A module returning a tuple (transformer
-    layers) has its first tensor mixed.
-    When ``model`` is in eval mode a step mixes nothing (``step.mixed`` is the identity result).
-    With gradient checkpointing the forward is recomputed during ``backward()``: call it inside
-    the block, so the recomputation is mixed with the same draw.
+    A forward hook on each site mixes its output with the mixer while a ``with
+    mixing.step(y)`` block is open; ``step.mixed`` carries the targets and the loss. This is
+    Manifold Mixup, word-embedding mixup and TMix on any network, unchanged. Nothing is mixed
+    while ``model`` is in eval mode; ``state_dict()`` carries the site generator and the
+    mixer's state. See the Manifold Mixup page of the documentation
+    (docs/methods/manifold-mixup.md) for the method, tuple outputs and gradient checkpointing.
 
     Args:
         mixer: a mixkit mixer whose input operation takes tensors (``MixUp``, ``CutMix`` on
-            feature maps, ...) and without an extra loss term (MixupE's clean pass needs the
-            network from the mixed tensor to the logits, which a module inside it does not
-            have: mix the input or the pooled features explicitly for it).
+            feature maps, ...) and without an extra loss term (its clean pass would need the
+            network from the mixed tensor to the logits).
         model: the network.
         at: sites: ``"input"``, submodule names (``"layer1"``, ``"encoder.layer.3"``) or modules.
         p: probabilities of the sites (non-negative, normalised), default uniform.
@@ -117,7 +103,12 @@ class ModuleMix:
             positional argument).
         generator: CPU generator for the choice of the site (default: seeded from torch's).
 
-    ``state_dict()`` / ``load_state_dict()`` carry the site generator and the mixer's state.
+    Example::
+
+        mixing = mixkit.ModuleMix(mixkit.MixUp(alpha=2.0, num_classes=10), model,
+                                  at=["input", "layer1", "layer2"])  # Manifold Mixup
+        with mixing.step(y) as step:
+            loss = step.mixed.loss(model(x))
     """
 
     def __init__(
