@@ -196,6 +196,11 @@ def test_eval_mode_and_schedules_switched_off_are_the_identity() -> None:
         logits = model(x)
     assert not step.result("test").applied
     torch.testing.assert_close(logits, model(x))
+    params = mixing.mixer.draw(x, lam=0.25)  # parameters drawn beforehand change nothing
+    with mixing.step(y, params=params) as step:
+        logits = model(x)
+    assert not step.result("test").applied
+    torch.testing.assert_close(logits, model(x))
     model.train()
     off = mixkit.MixUp(num_classes=5, schedule=mixkit.OffAfter(epoch=1))
     off.set_epoch(1)

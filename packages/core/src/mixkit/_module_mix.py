@@ -65,9 +65,11 @@ class MixStep:
     def apply(self, h: Tensor) -> Tensor:
         """``h`` mixed with this step's draw (the first call draws it)."""
         self.calls += 1
-        if self.params is None:
+        if self.params is None or not self.mixer.training:
+            # eval mode is the identity even with parameters drawn beforehand
             out: Mixed = self.mixer(h, self.y, features=self.features, **self.arguments)
-            self.params = out.params
+            if self.params is None:
+                self.params = out.params
         else:
             out = self.mixer.mix(h, self.y, self.params, features=self.features, **self.arguments)
         if self.mixed is None:
