@@ -26,9 +26,11 @@ pytestmark = pytest.mark.slow
 
 def test_every_domain_runs_every_method_it_lists() -> None:
     domains = available()
-    assert set(domains) == {"image", "tabular", "speech", "graph"}
+    assert set(domains) == {"image", "tabular", "speech", "graph", "text"}
     assert set(domains["image"]) == set(METHODS) == set(domains["speech"])
     assert "CutMix" not in domains["tabular"] and "CutMix" not in domains["graph"]
+    # text: its own TMix and senMixup; no CutMix (no spatial dimensions) nor GenLabel
+    assert set(domains["text"]) == set(METHODS) - {"CutMix", "GenLabel"} | {"TMix", "senMixup"}
     assert "MixUp, AutoSwitch" not in domains["tabular"]  # see the tabular domain
     assert {"RegMixup", "MixUp, AutoSwitch"} <= set(domains["graph"])
     assert set(PROFILES) == {"tiny", "quick", "standard", "full"}
@@ -39,7 +41,8 @@ def test_every_domain_runs_every_method_it_lists() -> None:
         for setting, specs in profile.items():
             assert set(specs) == set(domains), setting
             for spec in specs.values():
-                assert "ERM" in spec["methods"] and set(spec["methods"]) <= set(METHODS)
+                assert "ERM" in spec["methods"]
+                assert set(spec["methods"]) <= set(METHODS) | {"TMix", "senMixup"}
                 assert (spec["options"].get("label_noise", 0.0) > 0) == (setting == "noise")
     standard, quick = PROFILES["standard"], PROFILES["quick"]
     for d in domains:  # more seeds than the quick profile's, in every setting
@@ -203,16 +206,17 @@ def test_cli_tiny_profile_end_to_end_and_resume(
     rows = list(csv.DictReader((out / "results.csv").open()))
     seeds = {d: PROFILES["tiny"]["clean"][d]["seeds"] for d in ("image", "tabular", "speech")}
     seeds["graph"] = PROFILES["tiny"]["clean"]["graph"]["seeds"]
+    seeds["text"] = PROFILES["tiny"]["clean"]["text"]["seeds"]
     assert len(rows) == 4 * sum(seeds.values())  # methods x (domain, seed)
     for row in rows:
         for metric in ("accuracy", "nll", "ece", "brier"):
             assert math.isfinite(float(row[metric])), (row, metric)
         assert row["setting"] == "clean" and float(row["label_noise"]) == 0.0
     summary = list(csv.DictReader((out / "summary.csv").open()))
-    assert len(summary) == 4 * 4 * 4  # domains x methods x metrics
+    assert len(summary) == 5 * 4 * 4  # domains x methods x metrics
     assert {r["metric"] for r in summary} == {"accuracy", "nll", "ece", "brier"}
     pngs = ["differences-clean.png", "test_loss-clean.png"]
-    pngs += [f"reliability-clean-{d}.png" for d in ("image", "tabular", "speech", "graph")]
+    pngs += [f"reliability-clean-{d}.png" for d in ("image", "tabular", "speech", "graph", "text")]
     for png in pngs:
         assert (out / png).stat().st_size > 1000, png
     cached = sorted(out.glob("cache/*/*/*.json"))
@@ -266,7 +270,7 @@ def test_a_domain_runs_on_its_own_number_of_threads(
 
     available()
     assert {name: spec[2] for name, spec in _runner._DOMAINS.items()} == {
-        "image": None, "speech": None, "tabular": 1, "graph": 1,
+        "image": None, "speech": None, "tabular": 1, "graph": 1, "text": 1,
     }  # fmt: skip
     monkeypatch.setattr(_runner, "_DOMAINS", {})
     seen: list[int] = []
@@ -300,8 +304,8 @@ def test_a_domain_runs_on_its_own_number_of_threads(
 
 def test_cli_reports_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--domains", "video", "--no-progress"]) == 2
-    assert "mixkit-bench: expected domains among ['graph', 'image', 'speech', 'tabular'], got " \
-        "'video'" in capsys.readouterr().err  # fmt: skip
+    assert "mixkit-bench: expected domains among ['graph', 'image', 'speech', 'tabular', " \
+        "'text'], got 'video'" in capsys.readouterr().err  # fmt: skip
     assert main(["run", "--domains", "tabular", "--methods", "Nope", "--no-progress"]) == 2
     assert "mixkit-bench: expected methods of tabular among ['ERM'," in capsys.readouterr().err
     assert main(["run", "--settings", "noise", "--no-progress"]) == 2

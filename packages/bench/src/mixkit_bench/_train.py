@@ -2,7 +2,9 @@
 
 The loop mixes what ``encode`` returns (the inputs for images and speech; pooled graph
 embeddings for graphs) and classifies what comes out with ``decode``; this is the whole
-difference between input mixup and embedding mixup. The loss is always
+difference between input mixup and embedding mixup. A recipe may instead mix inside the model
+(``Recipe.inside``: ``mixkit.ModuleMix`` at a module's output, the text domain's word embeddings
+and encoder layers), and then the training step is its own. The loss is always
 ``mixed.loss(logits, model=decode, ...)``, the core's one loss entry: it adds the mixer's extra
 term when it has one (MixupE's runs ``decode`` on the clean batch ``mixed.source``), so the loop
 never asks what kind of mixer it holds.
@@ -13,13 +15,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mixkit_bench._metrics import classification_metrics
+
+if TYPE_CHECKING:
+    from mixkit import Mixed
 
 __all__ = ["Recipe", "Reduction", "fit"]
 
@@ -38,12 +43,17 @@ class Recipe:
             (drives ``AutoSwitch``).
         reduction: how the mixed loss is reduced, one of ``mixkit.functional.REDUCTIONS``
             (``"mean"`` is the papers' expectation).
+        inside: mixing inside the model: the training step ``(batch, labels) -> (logits,
+            mixed)`` that runs the model with ``mixer`` mixing at a module's output (built on
+            ``mixkit.ModuleMix``), or None to mix what ``encode`` returns. ``mixer`` is then the
+            mixer it mixes with (the loop sets its epoch and reports to it).
     """
 
     mixer: Any = None
     report_validation: bool = False
     reduction: Reduction = "mean"
     extra: dict[str, Any] = field(default_factory=dict)
+    inside: Callable[[Any, Tensor], tuple[Tensor, Mixed]] | None = None
 
 
 def _identity(x: Any) -> Any:
@@ -97,6 +107,8 @@ def fit(
         opt, sorted({max(1, round(f * epochs)) for f in milestones}), gamma=0.1
     )
     mixer = recipe.mixer
+    if recipe.inside is not None and mixer is None:
+        raise ValueError("fit: expected Recipe.mixer, the mixer of Recipe.inside, got None")
     test_loss, test_acc, test_ece, mixing = [], [], [], []
     scores: dict[str, Any] = {}
     start = time.perf_counter()
@@ -107,10 +119,14 @@ def fit(
             mixer.set_epoch(epoch)
         mixed_any = False
         for batch, labels in batches(epoch):
-            z = encode(batch)
-            if mixer is None:
-                loss = F.cross_entropy(decode(z), labels)
+            if mixer is not None and recipe.inside is not None:
+                logits, mixed = recipe.inside(batch, labels)
+                mixed_any = mixed_any or bool(mixed.applied)
+                loss = mixed.loss(logits, reduction=recipe.reduction)
+            elif mixer is None:
+                loss = F.cross_entropy(decode(encode(batch)), labels)
             else:
+                z = encode(batch)
                 mixed = mixer(z, labels)
                 mixed_any = mixed_any or bool(mixed.applied)
                 logits = decode(mixed.inputs)

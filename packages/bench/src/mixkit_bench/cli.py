@@ -1,6 +1,6 @@
 """``mixkit-bench``: the cross-domain evaluation and the papers' cheap checks.
 
-mixkit-bench run                      # quick profile, all four domains (< 10 min, 2 cores)
+mixkit-bench run                      # quick profile, all five domains (< 10 min, 2 cores)
 mixkit-bench run --profile standard   # clean, label-noise and over-training settings (< 1 h)
 mixkit-bench run --domains image tabular --methods ERM MixUp --seeds 2 --label-noise 0.4
 mixkit-bench run --profile full --device cuda --data image=/data/cifar10 graph=/data/TU

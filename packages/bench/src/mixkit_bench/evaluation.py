@@ -23,6 +23,7 @@ DOMAIN_MODULES = {
     "tabular": "mixkit_bench.domains.tabular",
     "speech": "mixkit_bench.domains.speech",
     "graph": "mixkit_bench.domains.graph",
+    "text": "mixkit_bench.domains.text",
 }
 
 #: the experimental settings, in which the mixup papers make their claims
@@ -38,6 +39,18 @@ SETTINGS = {
 CLEAN = tuple(m for m in METHODS if m != "MixUp, AutoSwitch")  # 5-10 epochs: nothing to stop
 NOISY = ("ERM", "MixUp", "CutMix", "RegMixup", "MixUp, off at 75%")
 LONG = ("ERM", "MixUp", "RegMixup", "MixUp, off at 75%", "MixUp, AutoSwitch")
+# text adds its own: TMix (encoder layers) and senMixup (MixUp of the sentence embeddings, where
+# k-mixup, Local Mixup and MixupE mix there); see mixkit_bench.domains.text
+TEXT_CLEAN = (*CLEAN, "TMix", "senMixup")
+# (quick: the 2.5 minutes of its budget hold 7 methods x 3 seeds; senMixup, the baseline of the
+# sentence-embedding methods, runs from the standard profile on)
+TEXT_QUICK = ("ERM", "MixUp", "TMix", "k-mixup", "Local Mixup", "MixupE", "MixUp, off at 75%")
+TEXT_NOISY = (*NOISY, "TMix")
+TEXT_LONG = (*LONG, "TMix")
+# the tiny BERT's sizes: the bundled reviews are 4,000 / 1,000 (train_size / test_size: subsets)
+TEXT_SMALL = {"max_length": 64, "vocab_size": 2000, "hidden": 32, "layers": 2, "heads": 2}
+TEXT_TINY = {"max_length": 24, "vocab_size": 300, "hidden": 16, "layers": 2, "heads": 2}
+TEXT_FULL = {"max_length": 128, "vocab_size": 8000, "hidden": 128, "layers": 4, "heads": 4}
 
 
 def _spec(seeds: int, epochs: int, methods: Sequence[str], **options: Any) -> dict[str, Any]:
@@ -45,10 +58,12 @@ def _spec(seeds: int, epochs: int, methods: Sequence[str], **options: Any) -> di
 
 
 # Per profile, setting and domain: seeds, epochs, methods and the domain's own options.
-# ``quick`` is what ``make demo`` runs (the clean setting in all four domains, 230 runs, about
-# 5 minutes on 2 idle CPU cores); ``standard`` (``make evaluate``) adds label noise and
-# over-training with more seeds (540 runs, about 40 minutes on 2 idle CPU cores, estimated from
-# one seed of every run); ``full`` is paper-sized (use a GPU); ``tiny`` is the smoke test's.
+# ``quick`` is what ``make demo`` runs (the clean setting in all five domains, 251 runs: about
+# 5.3 minutes on 2 idle CPU cores for the first four, and 2.2 minutes, measured, for the text
+# column's 21); ``standard`` (``make evaluate``) adds label noise and over-training with more
+# seeds (540 runs, about 40 minutes on 2 idle CPU cores, estimated from one seed of every run;
+# text adds 83 runs, about 13 minutes estimated the same way on 2 busy cores); ``full`` is
+# paper-sized (use a GPU); ``tiny`` is the smoke test's.
 PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
     "tiny": {
         "clean": {
@@ -56,6 +71,7 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
             "tabular": _spec(2, 3, CLEAN, datasets=["iris"]),
             "speech": _spec(1, 1, CLEAN, clips=120, channels=8),
             "graph": _spec(2, 2, CLEAN, graphs=60),
+            "text": _spec(2, 2, TEXT_CLEAN, train_size=120, test_size=60, **TEXT_TINY),
         },
         "noise": {
             "image": _spec(1, 1, NOISY, train_size=256, test_size=256, channels=8,
@@ -63,12 +79,15 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
             "tabular": _spec(1, 3, NOISY, datasets=["iris"], label_noise=0.4),
             "speech": _spec(1, 1, NOISY, clips=120, channels=8, label_noise=0.4),
             "graph": _spec(1, 2, NOISY, graphs=60, label_noise=0.4),
+            "text": _spec(1, 2, TEXT_NOISY, train_size=120, test_size=60, **TEXT_TINY,
+                          label_noise=0.4),
         },
         "overtrain": {
             "image": _spec(1, 3, LONG, train_size=128, test_size=256, channels=8),
             "tabular": _spec(1, 6, LONG, datasets=["iris"], train_fraction=0.5),
             "speech": _spec(1, 3, LONG, clips=120, channels=8),
             "graph": _spec(1, 4, LONG, graphs=60),
+            "text": _spec(1, 5, TEXT_LONG, train_size=60, test_size=60, **TEXT_TINY),
         },
     },
     "quick": {
@@ -77,6 +96,7 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
             "tabular": _spec(10, 60, CLEAN, datasets=["wine", "breast_cancer"]),
             "speech": _spec(3, 6, CLEAN, clips=600, channels=16),
             "graph": _spec(10, 30, CLEAN, graphs=None),
+            "text": _spec(3, 4, TEXT_QUICK, train_size=1500, test_size=500, **TEXT_SMALL),
         },
     },
     "standard": {
@@ -85,6 +105,7 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
             "tabular": _spec(10, 60, CLEAN, datasets=["wine", "breast_cancer"]),
             "speech": _spec(5, 8, CLEAN, clips=600, channels=16),
             "graph": _spec(10, 30, CLEAN, graphs=None),
+            "text": _spec(5, 6, TEXT_CLEAN, train_size=1500, test_size=1000, **TEXT_SMALL),
         },
         "noise": {
             "image": _spec(5, 15, NOISY, train_size=2000, test_size=3000, channels=16,
@@ -93,6 +114,8 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
                              label_noise=0.4),
             "speech": _spec(5, 12, NOISY, clips=600, channels=16, label_noise=0.4),
             "graph": _spec(10, 60, NOISY, graphs=None, label_noise=0.4),
+            "text": _spec(3, 6, TEXT_NOISY, train_size=1500, test_size=1000, **TEXT_SMALL,
+                          label_noise=0.4),
         },
         "overtrain": {
             "image": _spec(5, 60, LONG, train_size=1000, test_size=3000, channels=16),
@@ -100,6 +123,7 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
                              train_fraction=0.3),
             "speech": _spec(5, 40, LONG, clips=300, channels=16),
             "graph": _spec(10, 200, LONG, graphs=None),
+            "text": _spec(3, 24, TEXT_LONG, train_size=300, test_size=500, **TEXT_SMALL),
         },
     },
     "full": {
@@ -109,6 +133,7 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
             "tabular": _spec(5, 300, CLEAN, datasets=["iris", "wine", "breast_cancer", "digits"]),
             "speech": _spec(5, 40, CLEAN, clips=4000, channels=32),
             "graph": _spec(10, 200, CLEAN, graphs=None),
+            "text": _spec(5, 20, TEXT_CLEAN, train_size=None, test_size=None, **TEXT_FULL),
         },
         "noise": {
             "image": _spec(5, 200, NOISY, train_size=None, test_size=None,
@@ -117,6 +142,8 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
                              label_noise=0.4),
             "speech": _spec(5, 40, NOISY, clips=4000, channels=32, label_noise=0.4),
             "graph": _spec(10, 200, NOISY, graphs=None, label_noise=0.4),
+            "text": _spec(5, 20, TEXT_NOISY, train_size=None, test_size=None, **TEXT_FULL,
+                          label_noise=0.4),
         },
         "overtrain": {
             # the over-training regime of Liu et al.: a fraction of the data, many epochs
@@ -126,6 +153,7 @@ PROFILES: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
                              train_fraction=0.3),
             "speech": _spec(5, 200, LONG, clips=1000, channels=32),
             "graph": _spec(10, 600, LONG, graphs=None),
+            "text": _spec(5, 100, TEXT_LONG, train_size=1000, test_size=None, **TEXT_FULL),
         },
     },
 }  # fmt: skip

@@ -16,6 +16,9 @@ examples, the tests and the evaluation::
     data = load_reviews(max_length=128)
     data.train["input_ids"].shape      # (4000, 128) int64, [CLS] ... [SEP] [PAD]...
     config = tiny_bert_config(data)    # a transformers.BertConfig (transformers needed)
+
+Other texts are tokenised the same way by :func:`encode_texts` (the evaluation's
+``--data text=PATH``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import heapq
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +41,7 @@ __all__ = [
     "LABELS",
     "SPECIAL_TOKENS",
     "TextData",
+    "encode_texts",
     "learn_wordpiece",
     "load_reviews",
     "tiny_bert_config",
@@ -64,6 +68,7 @@ class TextData:
         pad_token_id: 0.
         max_length: ``L`` (longer reviews are truncated, ``[SEP]`` kept last).
         tokenizer: the trained ``tokenizers.Tokenizer`` (padding and truncation enabled).
+        label_names: the class names, by label id (the reviews: :data:`LABELS`).
     """
 
     train: dict[str, Tensor]
@@ -74,6 +79,7 @@ class TextData:
     pad_token_id: int
     max_length: int
     tokenizer: Tokenizer
+    label_names: tuple[str, ...] = LABELS
 
 
 def _reviews(name: str) -> tuple[list[str], Tensor]:
@@ -201,6 +207,73 @@ def _encode(tokenizer: Tokenizer, texts: list[str], labels: Tensor) -> dict[str,
     }
 
 
+def encode_texts(
+    texts_train: Sequence[str],
+    labels_train: Sequence[int] | Tensor,
+    texts_test: Sequence[str],
+    labels_test: Sequence[int] | Tensor,
+    *,
+    label_names: Sequence[str] | None = None,
+    max_length: int = 128,
+    vocab_size: int = 4000,
+) -> TextData:
+    """Any texts with integer labels, tokenised like the reviews: a WordPiece vocabulary learnt
+    on ``texts_train`` (:func:`train_tokenizer`), both sets encoded with it.
+
+    Args:
+        texts_train, texts_test: the texts.
+        labels_train, labels_test: their label ids, in ``0 .. C - 1``.
+        label_names: the names of the ``C`` classes (default: ``"0"``, ``"1"``, ...; ``C`` is
+            then the largest label id plus one).
+        max_length, vocab_size: as in :func:`load_reviews`.
+    """
+    owner = "encode_texts"
+    if max_length < 3:
+        raise ValueError(f"{owner}: expected max_length >= 3, got {max_length}")
+    sets = {"train": (texts_train, labels_train), "test": (texts_test, labels_test)}
+    ids: dict[str, Tensor] = {}
+    for split, (texts, labels) in sets.items():
+        bad = next((t for t in texts if not isinstance(t, str)), None)
+        if bad is not None:
+            raise TypeError(f"{owner}: expected texts_{split} of str, got {type(bad).__name__}")
+        y = torch.as_tensor(labels)
+        if y.numel() == 0:  # an empty list reads as float32
+            y = y.to(torch.int64)
+        if y.ndim != 1 or y.dtype.is_floating_point or y.dtype == torch.bool:
+            raise ValueError(
+                f"{owner}: expected labels_{split} of integer label ids, one per text, got "
+                f"a {y.dtype} tensor of shape {tuple(y.shape)}"
+            )
+        if len(y) != len(texts):
+            raise ValueError(
+                f"{owner}: expected one label per text in the {split} set, got {len(y)} labels "
+                f"for {len(texts)} texts"
+            )
+        ids[split] = y.to(torch.int64)
+    if not len(texts_train):
+        raise ValueError(f"{owner}: expected at least one training text, got none")
+    everything = torch.cat([ids["train"], ids["test"]])
+    count = int(everything.max()) + 1
+    names = tuple(label_names) if label_names is not None else tuple(map(str, range(count)))
+    if int(everything.min()) < 0 or count > len(names):
+        raise ValueError(
+            f"{owner}: expected label ids in 0..{len(names) - 1} (one per name in label_names), "
+            f"got ids from {int(everything.min())} to {count - 1}"
+        )
+    tokenizer = train_tokenizer(list(texts_train), vocab_size=vocab_size, max_length=max_length)
+    return TextData(
+        train=_encode(tokenizer, list(texts_train), ids["train"]),
+        test=_encode(tokenizer, list(texts_test), ids["test"]),
+        texts_train=list(texts_train),
+        texts_test=list(texts_test),
+        vocab_size=tokenizer.get_vocab_size(),
+        pad_token_id=0,
+        max_length=max_length,
+        tokenizer=tokenizer,
+        label_names=names,
+    )
+
+
 def load_reviews(
     *,
     max_length: int = 128,
@@ -222,17 +295,10 @@ def load_reviews(
         raise ValueError(f"load_reviews: expected max_length >= 3, got {max_length}")
     texts_train, y_train = _subset(*_reviews("training_data"), train_size, seed)
     texts_test, y_test = _subset(*_reviews("testing_data"), test_size, seed + 1)
-    tokenizer = train_tokenizer(texts_train, vocab_size=vocab_size, max_length=max_length)
-    return TextData(
-        train=_encode(tokenizer, texts_train, y_train),
-        test=_encode(tokenizer, texts_test, y_test),
-        texts_train=texts_train,
-        texts_test=texts_test,
-        vocab_size=tokenizer.get_vocab_size(),
-        pad_token_id=0,
-        max_length=max_length,
-        tokenizer=tokenizer,
-    )
+    return encode_texts(
+        texts_train, y_train, texts_test, y_test,
+        label_names=LABELS, max_length=max_length, vocab_size=vocab_size,
+    )  # fmt: skip
 
 
 def tiny_bert_config(
@@ -242,14 +308,16 @@ def tiny_bert_config(
     layers: int = 2,
     heads: int = 2,
     dropout: float = 0.1,
+    num_labels: int | None = None,
     **overrides: Any,
 ) -> Any:
     """A small ``transformers.BertConfig`` for ``data``: its vocabulary, positions for
-    ``max_length`` tokens, two labels, padding id 0 (build the model with
+    ``max_length`` tokens, one output per class (``num_labels``, default: the number of
+    ``data.label_names``), padding id 0 (build the model with
     ``BertForSequenceClassification(config)``; needs ``transformers``)."""
     try:
         from transformers import BertConfig
-    except ImportError as error:  # the bench package does not depend on transformers
+    except ImportError as error:  # kept lazy: importing mixkit_bench.text needs no transformers
         raise ImportError(
             "tiny_bert_config: expected transformers to be installed (pip install "
             "mixkit-transformers), got an ImportError"
@@ -264,7 +332,7 @@ def tiny_bert_config(
         "hidden_dropout_prob": dropout,
         "attention_probs_dropout_prob": dropout,
         "pad_token_id": data.pad_token_id,
-        "num_labels": len(LABELS),
+        "num_labels": len(data.label_names) if num_labels is None else num_labels,
     }
     settings.update(overrides)
     return BertConfig(**settings)
