@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mixkit-installed
 # every distribution in the repo, installed editable
-DISTS  := $(sort $(dir $(wildcard packages/*/pyproject.toml integrations/*/pyproject.toml)))
+DISTS  := $(sort $(dir $(wildcard packages/*/pyproject.toml integrations/*/pyproject.toml apps/*/pyproject.toml)))
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 
 .PHONY: setup system-deps demo evaluate papers docs test test-fast lint typecheck pytest bench clean
@@ -47,7 +47,7 @@ typecheck: $(STAMP)
 	# strict, with the settings of pyproject.toml ([tool.mypy])
 	$(VENV)/bin/mypy packages/core/src integrations/pyg/src integrations/audio/src \
 		integrations/transformers/src integrations/lightning/src integrations/sklearn/src \
-		packages/bench/src scripts
+		apps/bench/src scripts
 
 # Each distribution's tests run in a venv that holds only what it declares (its dependencies and
 # its `test` dependency group: scripts/isolated_pytest.py); tests/ spans packages and runs in the

@@ -20,6 +20,7 @@ CORE = ROOT / "packages" / "core" / "src" / "mixkit"
 OUTSIDE = [
     *sorted(p for p in (ROOT / "integrations").iterdir() if p.is_dir()),
     *sorted(p for p in (ROOT / "packages").iterdir() if p.is_dir() and p.name != "core"),
+    *sorted(p for p in (ROOT / "apps").iterdir() if p.is_dir()),
     ROOT / "examples",
     ROOT / "benchmarks",
 ]
