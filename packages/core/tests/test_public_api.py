@@ -107,7 +107,9 @@ def test_validation_public_names() -> None:
         "check_float",
         "check_generator",
         "check_int",
+        "check_mixer",
         "describe",
         "fail",
+        "mixer_repr",
         "shape_str",
     ]

@@ -12,8 +12,8 @@ from typing import TypeAlias
 
 from torch import nn
 
-from mixkit import LossTerm, Mixer, MixerWrapper, RandomChoice, Schedule, iter_mixers
-from mixkit.validation import describe, fail
+from mixkit import LossTerm, Mixer, MixerWrapper, RandomChoice, Schedule, iter_mixers, validation
+from mixkit.validation import fail, mixer_repr
 
 __all__ = [
     "MixerModule",
@@ -31,24 +31,9 @@ MixerModule: TypeAlias = Mixer | RandomChoice | MixerWrapper
 
 
 def check_mixer(owner: str, mixer: object) -> MixerModule:
-    """The mixer, or a ``TypeError`` naming what is accepted."""
-    if isinstance(mixer, Mixer | RandomChoice | MixerWrapper) and iter_mixers(mixer):
-        return mixer
-    fail(
-        owner,
-        "mixer to be a module of mixkit mixers (a Mixer such as MixUp, CutMix or MixUpE, a "
-        "RandomChoice, or a MixerWrapper)",
-        describe(mixer),
-        type_error=True,
-    )
-
-
-def mixer_repr(mixer: nn.Module) -> str:
-    """A one-line repr (``nn.Module`` prints a ``RandomChoice``'s children on several lines)."""
-    if isinstance(mixer, RandomChoice):
-        children = ", ".join(mixer_repr(m) for m in mixer.mixers)
-        return f"RandomChoice([{children}], p={[round(v, 4) for v in mixer.p]})"
-    return " ".join(repr(mixer).split())
+    """The mixer, typed for the callback (:func:`mixkit.validation.check_mixer`)."""
+    checked: MixerModule = validation.check_mixer(owner, mixer)
+    return checked
 
 
 def task_of(owner: str, mixer: nn.Module) -> str:

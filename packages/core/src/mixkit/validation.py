@@ -28,8 +28,10 @@ __all__ = [
     "check_float",
     "check_generator",
     "check_int",
+    "check_mixer",
     "describe",
     "fail",
+    "mixer_repr",
     "shape_str",
 ]
 
@@ -156,3 +158,35 @@ def check_batch(owner: str, x: object) -> Tensor:
     if x.shape[0] == 0:
         fail(owner, "a non-empty batch", f"x of shape {shape_str(x.shape)}")
     return x
+
+
+def check_mixer(owner: str, mixer: object) -> Any:
+    """``mixer`` itself if it is a module of mixkit mixers (a ``Mixer``, a ``RandomChoice`` or a
+    ``MixerWrapper`` holding at least one); else a TypeError naming what is accepted.
+
+    What an integration calls on the mixer it is handed.
+    """
+    from mixkit._choice import RandomChoice
+    from mixkit._mixer import Mixer, iter_mixers
+    from mixkit._wrapper import MixerWrapper
+
+    if isinstance(mixer, Mixer | RandomChoice | MixerWrapper) and iter_mixers(mixer):
+        return mixer
+    fail(
+        owner,
+        "mixer to be a module of mixkit mixers (a Mixer such as MixUp, CutMix or MixUpE, a "
+        "RandomChoice, or a MixerWrapper)",
+        describe(mixer),
+        type_error=True,
+    )
+
+
+def mixer_repr(mixer: Any) -> str:
+    """A mixer's repr on one line (``nn.Module`` prints a ``RandomChoice``'s children on
+    several lines), for the reprs and messages of integrations."""
+    from mixkit._choice import RandomChoice
+
+    if isinstance(mixer, RandomChoice):
+        children = ", ".join(mixer_repr(m) for m in mixer.mixers)
+        return f"RandomChoice([{children}], p={[round(v, 4) for v in mixer.p]})"
+    return " ".join(repr(mixer).split())
