@@ -26,7 +26,8 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv, global_add_pool
 
 import mixkit
-from mixkit_pyg import FGWMixUp, GMixUp, PooledMix, load_tu_dataset, motif_graphs
+from mixkit_bench.datasets import load_tu_dataset
+from mixkit_pyg import FGWMixUp, GMixUp, PooledMix, motif_graphs
 
 
 def graphs() -> tuple[list[Data], str]:

@@ -15,7 +15,7 @@ input-level FGW mixup kept the GIN at the majority class on MUTAG's training set
 epochs (mixed binary targets are close to 50/50; at 0.2 most draws are near 0 or 1), so the
 default is 0.2 for all three.
 
-MUTAG is read offline from an installed ``grakel`` (``pip install "mixkit-pyg[datasets]"``),
+MUTAG is read offline by ``mixkit_bench.datasets.load_tu_dataset`` from an installed ``grakel``,
 ``--source`` or ``$MIXKIT_TU_DATA``; without any of them the script falls back to PyG motif
 graphs and says so. Prints a Markdown table of test accuracy (mean and std over folds).
 
@@ -46,7 +46,8 @@ from torch_geometric.utils import scatter
 
 import mixkit
 from mixkit.functional import soft_cross_entropy
-from mixkit_pyg import FGWMixUp, GMixUp, GMixUpDataset, PooledMix, load_tu_dataset, motif_graphs
+from mixkit_bench.datasets import load_tu_dataset
+from mixkit_pyg import FGWMixUp, GMixUp, GMixUpDataset, PooledMix, motif_graphs
 
 METHODS = ("ERM", "MixUp (pooled)", "FGW mixup", "G-Mixup", "k-mixup (pooled)")
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import mixkit
-from mixkit_bench.data import load_images as load_image_data
+from mixkit_bench.datasets import load_images as load_image_data
 
 
 def load_images(
@@ -27,7 +27,7 @@ def load_images(
     """``(x_train, y_train, x_test, y_test, name)``: float images in [0, 1], (N, 1, H, W).
 
     A random ``train_size`` subset of Fashion-MNIST's training set (drawn with ``seed``) and its
-    whole test set, read by the evaluation's loader (``mixkit_bench.data``; scikit-learn's 8x8
+    whole test set, read by the evaluation's loader (``mixkit_bench.datasets``; scikit-learn's 8x8
     digits when the Debian package ``dataset-fashion-mnist`` is absent).
     """
     return load_image_data(train_size, None, seed)

@@ -1,9 +1,9 @@
 """Speech: a small CNN on log-mel spectrograms of spoken digits, with and without mixing.
 
-Spoken digits are synthesised offline with espeak-ng (``mixkit_audio.SpokenDigits``: 8 English
-accents, ~80 voice variants, random speed / pitch / amplitude, cached under ``--root``); the
-clips have different lengths, so every batch is padded and carries its lengths. Four ways to
-train the same model, each for the same number of epochs:
+Spoken digits are synthesised offline with espeak-ng (``mixkit_bench.datasets.SpokenDigits``:
+8 English accents, ~80 voice variants, random speed / pitch / amplitude, cached under
+``--root``); the clips have different lengths, so every batch is padded and carries its
+lengths. Four ways to train the same model, each for the same number of epochs:
 
 * ERM: no mixing;
 * waveform MixUp: ``mixkit_audio.WaveformMixUp`` (amplitude lerp, lengths-aware);
@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 import mixkit
 import mixkit_audio as ma
+from mixkit_bench.datasets import SpokenDigits
 
 METHODS = ("ERM", "waveform MixUp", "loudness MixUp", "k-mixup")
 
@@ -99,7 +100,7 @@ def accuracy(model: nn.Module, features: nn.Module, loader: torch.utils.data.Dat
 
 def train(
     method: str,
-    train_set: ma.SpokenDigits,
+    train_set: SpokenDigits,
     test_loader: torch.utils.data.DataLoader,
     args: argparse.Namespace,
 ) -> list[float]:
@@ -169,8 +170,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     torch.set_num_threads(max(1, args.threads))
 
     start = time.perf_counter()
-    train_set = ma.SpokenDigits(args.root, size=args.train_size, seed=0)
-    test_set = ma.SpokenDigits(args.root, size=args.test_size, seed=1)  # other clips, same recipe
+    train_set = SpokenDigits(args.root, size=args.train_size, seed=0)
+    test_set = SpokenDigits(args.root, size=args.test_size, seed=1)  # other clips, same recipe
     print(
         f"spoken digits (espeak-ng, 16 kHz): {len(train_set)} training clips, {len(test_set)} "
         f"test clips, {args.epochs} epochs (data ready in {time.perf_counter() - start:.0f} s)"

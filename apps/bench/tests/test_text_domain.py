@@ -19,8 +19,8 @@ import mixkit
 from mixkit_bench import PROFILES
 from mixkit_bench._train import Recipe, fit
 from mixkit_bench.cli import main
+from mixkit_bench.datasets.text import TextData, encode_texts, load_reviews, tiny_bert_config
 from mixkit_bench.domains.text import InsideMix, load_text_dataset, union_mask
-from mixkit_bench.text import TextData, encode_texts, load_reviews, tiny_bert_config
 
 pytestmark = pytest.mark.slow
 

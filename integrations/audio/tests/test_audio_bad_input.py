@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +17,6 @@ from mixkit_audio import (
     LoudnessOp,
     SpectrogramMixUp,
     SpectrogramOp,
-    SpokenDigits,
     WaveformMixUp,
     WaveformOp,
     pad_collate,
@@ -388,23 +386,4 @@ def test_pad_collate_arguments() -> None:
         ValueError,
         "pad_collate: expected clips with the same number of channels, got [1, 2]",
         lambda: pad_collate([(torch.zeros(1, 5), 0), (torch.zeros(2, 5), 1)]),
-    )
-
-
-def test_missing_espeak_names_the_debian_package(tmp_path: Path) -> None:
-    raises(
-        FileNotFoundError,
-        "SpokenDigits: expected the espeak-ng program (Debian/Ubuntu package 'espeak-ng': "
-        "sudo apt-get install espeak-ng), got no 'no-such-espeak-ng' on PATH",
-        lambda: SpokenDigits(tmp_path, size=3, program="no-such-espeak-ng"),
-    )
-    raises(
-        ValueError,
-        "SpokenDigits: expected size >= 1, got 0",
-        lambda: SpokenDigits(tmp_path, size=0),
-    )
-    raises(
-        TypeError,
-        "SpokenDigits: expected root to be a path, got 3 (int)",
-        lambda: SpokenDigits(3),  # type: ignore[arg-type]
     )

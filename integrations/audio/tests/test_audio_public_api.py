@@ -42,7 +42,6 @@ def test_package_public_names() -> None:
         "LoudnessOp",
         "SpectrogramMixUp",
         "SpectrogramOp",
-        "SpokenDigits",
         "WaveformMixUp",
         "WaveformOp",
         "__version__",

@@ -1,6 +1,6 @@
 """Real training through the callback: a small CNN on Fashion-MNIST and an MLP on a table.
 
-Fashion-MNIST is read offline by the evaluation's loader (``mixkit_bench.data.load_images``:
+Fashion-MNIST is read offline by the evaluation's loader (``mixkit_bench.datasets.load_images``:
 the Debian package ``dataset-fashion-mnist``; without it, scikit-learn's 8x8 digits, and the
 loader says so). The modules are plain LightningModules; only the callback changes.
 """
@@ -14,7 +14,7 @@ from sklearn.datasets import load_breast_cancer
 from torch import Tensor
 
 import mixkit
-from mixkit_bench.data import load_images
+from mixkit_bench.datasets import load_images
 from mixkit_lightning import MixUpCallback
 
 pytestmark = pytest.mark.slow

@@ -20,9 +20,7 @@ def test_public_names() -> None:
         "Graphon",
         "PooledMix",
         "__version__",
-        "find_tu_source",
         "functional",
-        "load_tu_dataset",
         "mix_pooled",
         "motif_graphs",
     ]

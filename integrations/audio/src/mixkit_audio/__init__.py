@@ -17,12 +17,11 @@ Audio is a kind of data for the core's template: the input operations (:class:`A
 * Every core strategy composes: ``pairing=`` (k-mixup), ``weighting=`` (Local Mixup),
   ``relabel=`` (GenLabel), ``term=mixkit.MixupETerm(...)`` (MixupE, through
   ``mixed.loss(logits, model=model)``), with distances on the clips or on ``features=``.
-* :class:`SpokenDigits`: a spoken-digit data set synthesised offline with espeak-ng, and
-  :func:`pad_collate` to batch clips with their lengths.
+* :func:`pad_collate`: batch clips of different lengths (zero-padded) with their lengths.
 """
 
 from mixkit_audio import functional
-from mixkit_audio._digits import SpokenDigits, pad_collate
+from mixkit_audio._collate import pad_collate
 from mixkit_audio._loudness import LoudnessMixUp, LoudnessOp
 from mixkit_audio._mixed import AudioMixed
 from mixkit_audio._ops import AudioOp
@@ -42,7 +41,6 @@ __all__ = [
     "LoudnessOp",
     "SpectrogramMixUp",
     "SpectrogramOp",
-    "SpokenDigits",
     "WaveformMixUp",
     "WaveformOp",
     "__version__",

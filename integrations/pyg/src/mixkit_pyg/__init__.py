@@ -9,16 +9,16 @@ PyG's ``DataLoader`` drops any ``collate_fn``, so mixing happens on what it yiel
   :class:`FGWOp`, the input operation for any :class:`mixkit.Mixer`;
 * :class:`GMixUp` / :class:`GMixUpDataset`: class graphons estimated, mixed and sampled into
   synthetic labelled graphs for the ``DataLoader`` (G-Mixup);
-* :func:`load_tu_dataset` / :func:`motif_graphs`: offline data (MUTAG and Cuneiform from
-  grakel's wheel, PyG's motif generators);
+* :func:`motif_graphs`: a synthetic graph-classification task built with PyG's motif
+  generators (no download), to try the mixers on;
 * :mod:`mixkit_pyg.functional`: the pure kernels.
 """
 
 from mixkit_pyg import functional
-from mixkit_pyg._datasets import find_tu_source, load_tu_dataset, motif_graphs
 from mixkit_pyg._fgw import FGWMixUp
 from mixkit_pyg._fgw_op import FGWOp
 from mixkit_pyg._gmixup import GMixUp, GMixUpDataset, Graphon
+from mixkit_pyg._motifs import motif_graphs
 from mixkit_pyg._pooled import PooledMix, mix_pooled
 
 __version__ = "0.2.0"
@@ -31,9 +31,7 @@ __all__ = [
     "Graphon",
     "PooledMix",
     "__version__",
-    "find_tu_source",
     "functional",
-    "load_tu_dataset",
     "mix_pooled",
     "motif_graphs",
 ]

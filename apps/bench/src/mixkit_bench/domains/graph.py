@@ -19,7 +19,8 @@ from mixkit_bench._methods import METHODS, Context, build, without
 from mixkit_bench._metrics import flip_labels
 from mixkit_bench._runner import Profile, register_domain
 from mixkit_bench._train import fit
-from mixkit_pyg import PooledMix, load_tu_dataset
+from mixkit_bench.datasets import load_tu_dataset
+from mixkit_pyg import PooledMix
 
 __all__ = ["run"]
 

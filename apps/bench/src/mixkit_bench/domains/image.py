@@ -15,7 +15,7 @@ from mixkit_bench._metrics import flip_labels
 from mixkit_bench._models import PreActResNet18, SmallCNN
 from mixkit_bench._runner import Profile, register_domain
 from mixkit_bench._train import fit
-from mixkit_bench.data import ImageData, load_image_folder, load_images
+from mixkit_bench.datasets import ImageData, load_image_folder, load_images
 
 __all__ = ["run"]
 

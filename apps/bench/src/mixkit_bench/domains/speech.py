@@ -1,6 +1,6 @@
 """Speech: spoken digits synthesised offline (mixkit-audio), a CNN on their log-mels.
 
-Clips come from ``mixkit_audio.SpokenDigits`` (espeak-ng; cached under ``$MIXKIT_DATA``),
+Clips come from ``mixkit_bench.datasets.SpokenDigits`` (espeak-ng; cached under ``$MIXKIT_DATA``),
 padded with silence to one common length, turned into log-mel spectrograms once, and mixed
 with ``mixkit_audio.SpectrogramMixUp(domain="db")``: the mixers add *powers*, so a mixed
 spectrogram is the spectrogram of the summed sounds (lerping decibels is not; see the audio
@@ -32,6 +32,7 @@ from mixkit_bench._metrics import flip_labels
 from mixkit_bench._models import SmallCNN
 from mixkit_bench._runner import Profile, register_domain
 from mixkit_bench._train import fit
+from mixkit_bench.datasets import SpokenDigits
 from mixkit_bench.domains.image import evaluate_fn, loss_fn
 
 __all__ = ["run"]
@@ -87,8 +88,8 @@ def _data(clips: int, path: str | None = None) -> tuple[Tensor, Tensor, Tensor, 
     if path is not None:
         return load_audio_folder(Path(path))
     root = Path(os.environ.get("MIXKIT_DATA", "data")) / "spoken_digits"
-    train = ma.SpokenDigits(root, size=clips, seed=0)
-    test = ma.SpokenDigits(root, size=max(100, clips // 2), seed=1)
+    train = SpokenDigits(root, size=clips, seed=0)
+    test = SpokenDigits(root, size=max(100, clips // 2), seed=1)
     out = []
     for ds in (train, test):
         items = [ds[i] for i in range(len(ds))]

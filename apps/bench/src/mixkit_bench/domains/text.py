@@ -1,9 +1,9 @@
 """Text: a tiny BERT on Amazon fine-food reviews (offline), mixed inside the model or at the
 sentence embedding.
 
-The reviews (:func:`mixkit_bench.text.load_reviews`: 4,000 training / 1,000 test, ``great`` vs
+The reviews (:func:`mixkit_bench.datasets.load_reviews`: 4,000 training / 1,000 test, ``great`` vs
 ``other``, a WordPiece vocabulary learnt offline) are classified by a BERT built from
-:func:`mixkit_bench.text.tiny_bert_config` and trained from scratch by the loop of every domain
+:func:`mixkit_bench.datasets.tiny_bert_config` and trained from scratch by the loop of every domain
 (:func:`mixkit_bench._train.fit`: the same metrics and paired differences). Where each method
 mixes:
 
@@ -56,7 +56,7 @@ from mixkit_bench._methods import METHODS, Context, build, without
 from mixkit_bench._metrics import flip_labels
 from mixkit_bench._runner import Profile, register_domain
 from mixkit_bench._train import fit
-from mixkit_bench.text import TextData, encode_texts, load_reviews, tiny_bert_config
+from mixkit_bench.datasets import TextData, encode_texts, load_reviews, tiny_bert_config
 
 __all__ = ["TEXT_METHODS", "InsideMix", "load_text_dataset", "run", "union_mask"]
 
@@ -278,7 +278,7 @@ def _read_saved(path: Path) -> tuple[tuple[list[Any], list[Any]], ...]:
 
 def load_text_dataset(path: Path, *, max_length: int, vocab_size: int) -> TextData:
     """A local text classification dataset, tokenised with a WordPiece vocabulary learnt on its
-    training texts (:func:`mixkit_bench.text.encode_texts`).
+    training texts (:func:`mixkit_bench.datasets.encode_texts`).
 
     ``path``: a CSV file with the columns ``text`` and ``label`` (UTF-8, with a header), or a
     directory written by ``datasets``' ``save_to_disk``: a ``DatasetDict`` with a ``train`` and

