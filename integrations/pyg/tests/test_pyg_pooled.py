@@ -136,8 +136,16 @@ def test_errors() -> None:
         match=re.escape("mix_pooled: expected h to be a torch.Tensor of pooled graph embeddings"),
     ):
         mix_pooled(mixer, [1.0], data.y)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="PooledMix: expected mixer to be a mixkit mixer"):
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            "PooledMix: expected mixer to be a module of mixkit mixers (a Mixer such as MixUp, "
+            "CutMix or MixUpE, a RandomChoice, or a MixerWrapper), got <function"
+        ),
+    ):
         PooledMix(lambda h, y: h)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^mix_pooled: expected mixer to be a module of mixkit"):
+        mix_pooled(torch.nn.Linear(2, 2), torch.randn(8, 4), data.y)  # type: ignore[arg-type]
     with pytest.raises(
         TypeError, match="mix_pooled: expected batch to be a torch_geometric Batch or None"
     ):

@@ -24,24 +24,10 @@ from torch_geometric.data import Batch
 
 import mixkit
 from mixkit import Mixed, MixParams
-from mixkit.validation import describe, fail, shape_str
+from mixkit.validation import check_mixer, describe, fail, shape_str
 from mixkit_pyg._validation import check_nonempty_graphs, graph_labels
 
 __all__ = ["PooledMix", "mix_pooled"]
-
-
-def _check_mixer(owner: str, mixer: object) -> None:
-    if not (
-        isinstance(mixer, nn.Module)
-        and callable(getattr(mixer, "draw", None))
-        and callable(getattr(mixer, "mix", None))
-    ):
-        fail(
-            owner,
-            "mixer to be a mixkit mixer (mixkit.MixUp, CutMix, RandomChoice, ...)",
-            describe(mixer),
-            type_error=True,
-        )
 
 
 def _check_embeddings(owner: str, h: object, num_graphs: int | None) -> Tensor:
@@ -121,7 +107,7 @@ def mix_pooled(
         (see :class:`mixkit_pyg.FGWMixUp`). ``lam`` is the weight of the original graph.
     """
     owner = "mix_pooled"
-    _check_mixer(owner, mixer)
+    check_mixer(owner, mixer)
     h = _check_embeddings(owner, h, _num_graphs(owner, batch))
     y = graph_labels(owner, y, h.shape[0])
     out: Mixed = mixer(h, y, features=features)
@@ -159,7 +145,7 @@ class PooledMix(mixkit.MixerWrapper):
     """
 
     def __init__(self, mixer: nn.Module) -> None:
-        _check_mixer(type(self).__name__, mixer)
+        check_mixer(type(self).__name__, mixer)
         super().__init__(mixer)
 
     def forward(  # type: ignore[override]  # the embeddings keep their name h (mix_pooled's)
