@@ -133,17 +133,8 @@ def cell(stat: Mapping[str, float], metric: str, method: str, *, interval: bool 
 def metric_table(
     by_metric: Mapping[str, Stats], setting: str, metric: str, methods: Sequence[str] | None
 ) -> str:
-    """Methods as rows, domains as columns, one metric."""
-    stats_ = by_metric[metric]
-    domains, rows = _order(stats_, setting, methods)
-    lines = ["| method | " + " | ".join(domains) + " |", "|---|" + "---|" * len(domains)]
-    for m in rows:
-        cells = [
-            cell(stats_[(setting, d, m)], metric, m) if (setting, d, m) in stats_ else "–"
-            for d in domains
-        ]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    """Methods as rows, domains as columns, one metric, with every interval."""
+    return summary_table(by_metric, setting, methods, (metric,), interval=True)
 
 
 def summary_table(
@@ -151,20 +142,22 @@ def summary_table(
     setting: str,
     methods: Sequence[str] | None = None,
     metrics: Sequence[str] = ("accuracy", "ece"),
+    *,
+    interval: bool = False,
 ) -> str:
-    """Two columns per domain (accuracy and ECE by default): ``mean (Δ)``, Δ bold when its
-    interval excludes 0 (the intervals are in the per-metric tables)."""
-    first = by_metric[metrics[0]]
-    domains, rows = _order(first, setting, methods)
+    """Methods as rows; per domain one column for each of ``metrics`` (accuracy and ECE by
+    default): ``mean (Δ)``, Δ bold when its interval excludes 0 (``interval=True`` prints the
+    intervals too)."""
+    domains, rows = _order(by_metric[metrics[0]], setting, methods)
     short = {"accuracy": "acc", "nll": "NLL", "ece": "ECE", "brier": "Brier"}
-    head = [f"{d} {short[m]}" for d in domains for m in metrics]
+    head = [d if len(metrics) == 1 else f"{d} {short[m]}" for d in domains for m in metrics]
     lines = ["| method | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     for method in rows:
         cells = []
         for d in domains:
             for metric in metrics:
                 stat = by_metric[metric].get((setting, d, method))
-                cells.append("–" if stat is None else cell(stat, metric, method, interval=False))
+                cells.append("–" if stat is None else cell(stat, metric, method, interval=interval))
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
