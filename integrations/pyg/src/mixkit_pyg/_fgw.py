@@ -64,12 +64,15 @@ class FGWMixUp(mixkit.Mixer):
             that are not one per graph, ``out=``.
 
     Example:
+        >>> from torch_geometric.data import Batch
+        >>> batch = Batch.from_data_list(motif_graphs(4))  # one batch of a PyG DataLoader
         >>> mixer = FGWMixUp(alpha=0.2, num_classes=2, generator=torch.Generator().manual_seed(0))
-        >>> for batch in loader:  # torch_geometric.loader.DataLoader
-        ...     mixed = mixer(batch)
-        ...     g = mixed.inputs
-        ...     logits = model(g.x, g.edge_index, g.batch, edge_weight=g.edge_weight)
-        ...     loss = mixed.loss(logits)
+        >>> g = mixer(batch).inputs  # a Batch: x, edge_index, edge_weight, soft y
+        >>> g.num_graphs, tuple(g.y.shape)
+        (4, (4, 2))
+
+        The model reads ``g.x, g.edge_index, g.batch, edge_weight=g.edge_weight`` and
+        ``mixer(batch).loss(logits)`` is the training loss.
     """
 
     def __init__(

@@ -114,9 +114,13 @@ class GMixUp:
         num_classes_: ``max label + 1`` (or the ``num_classes`` given to :meth:`fit`).
 
     Example:
+        >>> train_graphs = motif_graphs(20)
         >>> gmixup = GMixUp(generator=torch.Generator().manual_seed(0)).fit(train_graphs)
-        >>> synthetic = gmixup.sample(20)  # 20 graphs, y soft (1, C)
-        >>> loader = DataLoader(GMixUpDataset(train_graphs, gmixup, ratio=0.15), batch_size=32)
+        >>> synthetic = gmixup.sample(4)  # graphs with soft labels y of shape (1, C)
+        >>> len(synthetic), tuple(synthetic[0].y.shape)
+        (4, (1, 2))
+        >>> len(GMixUpDataset(train_graphs, gmixup, ratio=0.15))  # for PyG's DataLoader
+        23
     """
 
     def __init__(

@@ -97,9 +97,14 @@ def mix_pooled(
             graph in ``batch``, ``y`` not one entry per graph (plus the mixer's own checks).
 
     Example:
-        >>> mixer = mixkit.MixUp(alpha=0.2, num_classes=2)
+        >>> from torch_geometric.data import Batch
+        >>> from torch_geometric.nn import global_mean_pool
+        >>> data = Batch.from_data_list(motif_graphs(4))
+        >>> z = torch.randn(data.num_nodes, 16)  # node embeddings from the GNN layers
         >>> h = global_mean_pool(z, data.batch)  # (num_graphs, d)
+        >>> mixer = mixkit.MixUp(alpha=0.2, num_classes=2)
         >>> mixed = mix_pooled(mixer, h, data.y, batch=data)
+        >>> head = torch.nn.Linear(16, 2)
         >>> loss = mixed.loss(head(mixed.inputs))
 
     .. note::

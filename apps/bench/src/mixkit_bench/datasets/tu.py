@@ -81,8 +81,9 @@ def load_tu_dataset(
     Raises:
         FileNotFoundError: the files are neither in ``root/NAME/raw`` nor in any source.
 
-    Example:
-        >>> dataset = load_tu_dataset("MUTAG", "data")  # 188 graphs, x (n, 7), edge_attr (m, 4)
+    Example::
+
+        dataset = load_tu_dataset("MUTAG", "data")  # 188 graphs, x (n, 7), edge_attr (m, 4)
     """
     raw = Path(root) / name / "raw"
     if not (raw / f"{name}_A.txt").is_file():
