@@ -17,7 +17,13 @@ from scipy import stats
 
 from mixkit_bench import METHODS, PROFILES, available
 from mixkit_bench._metrics import N_BINS, classification_metrics, flip_labels
-from mixkit_bench._report import mean_ci, paired_difference, statistics, write_markdown
+from mixkit_bench._report import (
+    mean_ci,
+    paired_difference,
+    seeds_for,
+    statistics,
+    write_markdown,
+)
 from mixkit_bench.cli import main
 from mixkit_bench.evaluation import SETTINGS
 
@@ -105,6 +111,29 @@ def test_markdown_marks_the_differences_whose_interval_excludes_zero(tmp_path: P
     assert "| MixUp | 59.50 (**+5.25**) | 11.00 (+0.25) | – | – |" in text
     for title in ("accuracy (%)", "NLL", "ECE (%", "Brier score"):
         assert f"### {title}" in text
+    # how many seeds a 1-point interval needs, at domain a's median spread (b has no pairs)
+    need = seeds_for(float(np.median([mix["diff_ci"], cut["diff_ci"]])), 4, 0.01)
+    assert need > 4
+    assert (
+        "Seeds a ±1-point accuracy interval would need, at the median spread of the paired "
+        f"differences: a {need} (ran 4).\n"
+    ) in text
+
+
+def test_seeds_for_a_target_interval() -> None:
+    # the same spread at the same seeds gives the same interval: exactly n seeds
+    for n in (2, 3, 5, 10, 40):
+        assert seeds_for(1.3, n, 1.3) == n
+        assert seeds_for(1.3, n, 1.31) <= n and seeds_for(1.3, n, 1.29) == n + 1
+    # halving the interval takes about four times the seeds (more at few seeds: t shrinks)
+    assert 4 * 10 - 8 <= seeds_for(1.0, 10, 0.5) <= 4 * 10
+    # the smallest k meets the target; k - 1 does not
+    k = seeds_for(2.0, 5, 0.7)
+    sd = 2.0 * math.sqrt(5) / stats.t.ppf(0.975, 4)
+    assert stats.t.ppf(0.975, k - 1) * sd / math.sqrt(k) <= 0.7
+    assert stats.t.ppf(0.975, k - 2) * sd / math.sqrt(k - 1) > 0.7
+    assert seeds_for(0.0, 5, 0.01) == 2
+    assert seeds_for(math.nan, 5, 0.01) == 0 and seeds_for(1.0, 1, 0.5) == 0
 
 
 def test_classification_metrics_by_hand_and_against_torchmetrics() -> None:

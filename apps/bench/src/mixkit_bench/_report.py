@@ -24,6 +24,7 @@ __all__ = [
     "Stat",
     "mean_ci",
     "paired_difference",
+    "seeds_for",
     "statistics",
     "summary_table",
     "write_csv",
@@ -67,6 +68,47 @@ def paired_difference(
     diffs = [method[s] - baseline[s] for s in seeds]
     mean, half = mean_ci(diffs, level)
     return mean, (half if len(seeds) > 1 else math.nan), len(seeds)
+
+
+def seeds_for(half: float, n: int, target: float, level: float = 0.95) -> int:
+    """Seeds a paired interval needs to be ``target`` wide (half-width), at the spread that gave
+    ``half`` at ``n`` seeds: the smallest ``k >= 2`` with ``t(k - 1) * sd / sqrt(k) <= target``.
+
+    0 when the spread is unknown (fewer than two seeds, or a NaN half-width).
+    """
+    if n < 2 or math.isnan(half):
+        return 0
+    q = stats.t.ppf(0.5 + level / 2, np.arange(1, 100_000))  # q[k - 2]: t quantile, k seeds
+    sd = half * math.sqrt(n) / q[n - 2]
+    k = np.arange(2, 100_001)
+    enough = np.flatnonzero(q * sd / np.sqrt(k) <= target * (1 + 1e-12))
+    return int(k[enough[0]]) if enough.size else int(k[-1])
+
+
+def power_note(by_metric: Mapping[str, Stats], setting: str, target: float = 0.01) -> str:
+    """One sentence: per domain, the seeds a ±``target`` accuracy interval would need at the
+    median spread of that domain's paired differences (and the seeds that ran)."""
+    stats_ = by_metric["accuracy"]
+    domains, _ = _order(stats_, setting, None)
+    parts = []
+    for d in domains:
+        spreads = [
+            (s["diff_ci"], int(s["diff_n"]))
+            for (st, dom, _), s in stats_.items()
+            if st == setting and dom == d and s["diff_n"] >= 2 and not math.isnan(s["diff_ci"])
+        ]
+        if not spreads:
+            continue
+        n = int(np.median([m for _, m in spreads]))
+        half = float(np.median([h for h, m in spreads if m == n] or [h for h, _ in spreads]))
+        parts.append(f"{d} {seeds_for(half, n, target)} (ran {n})")
+    if not parts:
+        return ""
+    points = f"{SCALE['accuracy'] * target:g}"
+    return (
+        f"Seeds a ±{points}-point accuracy interval would need, at the median spread of the "
+        f"paired differences: " + ", ".join(parts) + ".\n"
+    )
 
 
 def significant(stat: Mapping[str, float]) -> bool:
@@ -185,6 +227,9 @@ def write_markdown(
         lines.append(f"## Setting `{setting}`" + (f": {described}" if described else "") + "\n")
         lines.append("Accuracy and ECE, Δ to ERM:\n")
         lines.append(summary_table(by_metric, setting, methods))
+        note = power_note(by_metric, setting)
+        if note:
+            lines.append(note)
         for metric, (title, higher) in METRICS.items():
             better = "higher" if higher else "lower"
             lines.append(f"### {title}, {better} is better\n")
