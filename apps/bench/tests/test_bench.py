@@ -286,6 +286,25 @@ def test_cli_noise_and_overtraining_settings(tmp_path: Path) -> None:
     )
 
 
+def test_worker_processes_give_the_serial_results(tmp_path: Path) -> None:
+    """--jobs 2 runs the one-thread domains' runs in two processes (after each domain's first
+    run, here); every number is the serial run's."""
+
+    def rows(jobs: str) -> list[dict[str, str]]:
+        out = tmp_path / f"jobs{jobs}"
+        argv = ["run", "--profile", "tiny", "--settings", "clean", "--domains", "tabular",
+                "graph", "--methods", "ERM", "MixUp", "--jobs", jobs, "--out", str(out),
+                "--no-progress"]  # fmt: skip
+        assert main(argv) == 0
+        table = list(csv.DictReader((out / "results.csv").open()))
+        return [
+            {k: v for k, v in r.items() if k not in ("seconds", "train_seconds")} for r in table
+        ]
+
+    serial, parallel = rows("1"), rows("2")
+    assert len(serial) > 4 and serial == parallel
+
+
 def test_a_domain_runs_on_its_own_number_of_threads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -344,6 +363,8 @@ def test_cli_reports_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert main(["run", "--label-noise", "1.5", "--no-progress"]) == 2
     assert "mixkit-bench: expected --label-noise in [0, 1), got 1.5" in capsys.readouterr().err
+    assert main(["run", "--domains", "tabular", "--jobs", "0", "--no-progress"]) == 2
+    assert "mixkit-bench: expected jobs >= 1, got 0" in capsys.readouterr().err
 
 
 def test_console_script_lists_domains() -> None:

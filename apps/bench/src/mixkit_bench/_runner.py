@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
+import pickle
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Profile", "Task", "register_domain", "run_tasks"]
+__all__ = ["Profile", "Task", "default_jobs", "register_domain", "run_tasks"]
 
 
 @dataclass(frozen=True)
@@ -81,51 +84,105 @@ def cache_path(out: Path, task: Task, profile: Profile) -> Path:
     )  # fmt: skip
 
 
+def default_jobs() -> int:
+    """The CPU cores this process may use (its affinity where the platform says)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def run_tasks(
     tasks: Sequence[Task],
     profiles: Mapping[tuple[str, str], Profile],
     out: Path,
     *,
     progress: bool = True,
+    jobs: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run (or load from the cache) every task; an interrupted run resumes where it stopped.
 
     ``profiles`` maps ``(setting, domain)`` to the settings of that domain in that setting.
+    ``jobs`` (default: the usable CPU cores): runs of one-thread domains (``threads=1`` in
+    :func:`register_domain`) go to that many worker processes once every other run is done;
+    each domain's first run stays in this process, so the data it prepares on disk exists
+    before the workers read it. The results are those of a serial run (each run is seeded
+    by itself), in task order.
     """
     from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
-    results = []
-    bar = tqdm(tasks, disable=not progress, unit="run", dynamic_ncols=True)
-    for task in bar:
+    jobs = default_jobs() if jobs is None else jobs
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"expected jobs >= 1, got {jobs!r}")
+    results: list[dict[str, Any] | None] = [None] * len(tasks)
+    bar = tqdm(total=len(tasks), disable=not progress, unit="run", dynamic_ncols=True)
+    parallel: list[int] = []
+    started: set[str] = set()
+    for i, task in enumerate(tasks):
         profile = profiles[(task.setting, task.domain)]
         path = cache_path(out, task, profile)
-        bar.set_description(f"{task.setting}/{task.domain}/{task.method}/seed{task.seed}")
         if path.exists():
-            results.append(json.loads(path.read_text()))
+            results[i] = json.loads(path.read_text())
+            bar.update()
             continue
         runner, _, threads = _DOMAINS[task.domain]
-        start = time.perf_counter()
-        result = _run_one(runner, task, profile, threads)
-        key = {"setting": task.setting, "domain": task.domain, "method": task.method}
-        result = key | {"seed": task.seed} | result | {"seconds": time.perf_counter() - start}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result))
-        os.replace(tmp, path)  # atomic: a killed run never leaves half a result
-        results.append(result)
-    return results
+        if jobs > 1 and threads == 1 and task.domain in started and _picklable(runner):
+            parallel.append(i)
+            continue
+        started.add(task.domain)
+        bar.set_description(f"{task.setting}/{task.domain}/{task.method}/seed{task.seed}")
+        result, seconds = _run_one(runner, task, profile, threads)
+        results[i] = _store(path, task, result, seconds)
+        bar.update()
+    if parallel:
+        bar.set_description(f"{len(parallel)} one-thread runs on {jobs} processes")
+        context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        with ProcessPoolExecutor(max_workers=min(jobs, len(parallel)), mp_context=context) as pool:
+            futures = {}
+            for i in parallel:
+                task = tasks[i]
+                runner, _, threads = _DOMAINS[task.domain]
+                profile = profiles[(task.setting, task.domain)]
+                futures[pool.submit(_run_one, runner, task, profile, threads)] = i
+            for future in as_completed(futures):
+                i = futures[future]
+                task = tasks[i]
+                path = cache_path(out, task, profiles[(task.setting, task.domain)])
+                results[i] = _store(path, task, *future.result())
+                bar.update()
+    bar.close()
+    return [r for r in results if r is not None]
+
+
+def _picklable(runner: DomainRunner) -> bool:
+    try:
+        pickle.dumps(runner)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def _store(path: Path, task: Task, result: dict[str, Any], seconds: float) -> dict[str, Any]:
+    key = {"setting": task.setting, "domain": task.domain, "method": task.method}
+    result = key | {"seed": task.seed} | result | {"seconds": seconds}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, path)  # atomic: a killed run never leaves half a result
+    return result
 
 
 def _run_one(
     runner: DomainRunner, task: Task, profile: Profile, threads: int | None
-) -> dict[str, Any]:
-    """One run, on the domain's number of torch threads (restored afterwards)."""
+) -> tuple[dict[str, Any], float]:
+    """One run and its wall time, on the domain's torch threads (restored afterwards)."""
     import torch
 
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
+    start = time.perf_counter()
     try:
-        return runner(task.method, task.seed, profile)
+        return runner(task.method, task.seed, profile), time.perf_counter() - start
     finally:
         torch.set_num_threads(before)

@@ -65,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DOMAIN=PATH",
         help="local datasets for the full profile (never downloaded)",
     )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes for the one-thread domains' runs (tabular, graph, text); default: the "
+        "usable CPU cores; the results do not depend on it",
+    )
     run.add_argument("--no-progress", action="store_true")
 
     papers = sub.add_parser("papers", help="the cheap checks of every seed paper")
@@ -97,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             today=date.today().isoformat(),
             settings=args.settings,
             label_noise=args.label_noise,
+            jobs=args.jobs,
             command="mixkit-bench "
             + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)),
         )

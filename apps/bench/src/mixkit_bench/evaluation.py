@@ -186,6 +186,7 @@ def run(
     settings: Sequence[str] | None = None,
     label_noise: float | None = None,
     command: str = "",
+    jobs: int | None = None,
 ) -> str:
     """Run the evaluation and write ``results.md``, ``results.csv``, ``summary.csv`` and the
     plots under ``out``.
@@ -195,6 +196,8 @@ def run(
         label_noise: when given, the share of training labels flipped in every setting that
             runs (its name then says so, e.g. ``clean-noise0.4``).
         command: the command line shown in the report.
+        jobs: processes for the runs of one-thread domains (tabular, graph, text); default:
+            the usable CPU cores. The results do not depend on it.
 
     Returns the Markdown report.
     """
@@ -246,7 +249,7 @@ def run(
             for m in wanted:
                 if m in here:
                     tasks += [Task(d, m, s, name) for s in range(profiles[(name, d)].seeds)]
-    results = run_tasks(tasks, profiles, out, progress=progress)
+    results = run_tasks(tasks, profiles, out, progress=progress, jobs=jobs)
     order = _method_order(chosen, supported)
     lines = [f"# mixkit-bench, profile `{profile}`" + (f", {today}" if today else "") + "\n"]
     lines.append(f"Command: `{command or f'mixkit-bench run --profile {profile}'}`.\n")
