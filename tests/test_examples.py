@@ -16,21 +16,23 @@ METHODS_GRAPH = ("ERM", "MixUp (pooled)", "FGW mixup", "G-Mixup", "k-mixup (pool
 pytestmark = pytest.mark.slow
 
 
-def test_image_classification_example(tmp_path: Path) -> None:
-    out = tmp_path / "plot.png"
+def run_example(
+    script: str, *args: str | Path, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python examples/SCRIPT ARGS...``, its output captured; it must exit with 0."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "image_classification.py"),
-            "--quick",
-            "--out",
-            str(out),
-        ],
+        [sys.executable, str(ROOT / "examples" / script), *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_image_classification_example(tmp_path: Path) -> None:
+    out = tmp_path / "plot.png"
+    result = run_example("image_classification.py", "--quick", "--out", out)
     for method in ("ERM", "MixUp", "CutMix"):
         assert f"{method}" in result.stdout and "test accuracy" in result.stdout
     assert out.stat().st_size > 1000
@@ -38,21 +40,7 @@ def test_image_classification_example(tmp_path: Path) -> None:
 
 def test_text_classification_example(tmp_path: Path) -> None:
     out = tmp_path / "plot.png"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "text_classification.py"),
-            "--quick",
-            "--threads",
-            "1",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_example("text_classification.py", "--quick", "--threads", "1", "--out", out)
     assert "256 training / 250 test" in result.stdout
     for method in ("ERM", "word-embedding mixup", "TMix (layers 2, 3, 4)"):
         assert f"{method} test accuracy" in result.stdout and f"| {method} | " in result.stdout
@@ -61,23 +49,9 @@ def test_text_classification_example(tmp_path: Path) -> None:
 
 def test_speech_digits_example(tmp_path: Path) -> None:
     out = tmp_path / "plot.png"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "speech_digits.py"),
-            "--quick",
-            "--threads",
-            "1",
-            "--root",
-            str(tmp_path / "data"),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_example(
+        "speech_digits.py", "--quick", "--threads", "1", "--root", tmp_path / "data", "--out", out
     )
-    assert result.returncode == 0, result.stderr
     assert "40 training clips, 20 test clips" in result.stdout
     for method in ("ERM", "waveform MixUp", "loudness MixUp", "k-mixup"):
         line = re.search(rf"{re.escape(method)}\s+test accuracy (\d\.\d+)", result.stdout)
@@ -88,19 +62,7 @@ def test_speech_digits_example(tmp_path: Path) -> None:
 
 
 def test_graph_classification_quick(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "graph_classification.py"),
-            "--quick",
-            "--root",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_example("graph_classification.py", "--quick", "--root", tmp_path, timeout=600)
     out = result.stdout
     assert "2-fold CV, 3 epochs" in out
     assert "| method | test accuracy (mean) | std |" in out

@@ -78,11 +78,15 @@ def seeds_for(half: float, n: int, target: float, level: float = 0.95) -> int:
     """
     if n < 2 or math.isnan(half):
         return 0
-    q = stats.t.ppf(0.5 + level / 2, np.arange(1, 100_000))  # q[k - 2]: t quantile, k seeds
-    sd = half * math.sqrt(n) / q[n - 2]
-    k = np.arange(2, 100_001)
-    enough = np.flatnonzero(q * sd / np.sqrt(k) <= target * (1 + 1e-12))
-    return int(k[enough[0]]) if enough.size else int(k[-1])
+
+    def width(k: int) -> float:  # the half-width at k seeds, per unit of spread
+        return float(stats.t.ppf(0.5 + level / 2, k - 1)) / math.sqrt(k)
+
+    sd = half / width(n)
+    k = 2
+    while k < 100_000 and sd * width(k) > target * (1 + 1e-12):
+        k += 1
+    return k
 
 
 def power_note(by_metric: Mapping[str, Stats], setting: str, target: float = 0.01) -> str:
@@ -351,15 +355,8 @@ def _differences(
             unit = title.split(" (")[0]
             ax.set_xlabel(f"Δ {unit} vs ERM ({'higher' if higher else 'lower'} is better)",
                           fontsize=7)  # fmt: skip
-    fig.suptitle(
-        f"setting {setting}: method − ERM, paired over seeds, 95% interval "
-        "(filled: excludes 0)", fontsize=9,
-    )  # fmt: skip
-    fig.tight_layout()
-    path = out / f"differences-{setting}.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    title = f"setting {setting}: method − ERM, paired over seeds, 95% interval (filled: excludes 0)"
+    return _save(fig, title, out / f"differences-{setting}.png")
 
 
 def _curves(
@@ -404,15 +401,10 @@ def _curves(
             handles.setdefault(label, handle)
     if handles:
         axes[0][-1].legend(list(handles.values()), list(handles), fontsize=7, loc="best")
-    fig.suptitle(
-        f"setting {setting}: mean over seeds; dotted: median epoch a schedule switched "
-        "mixing off", fontsize=9,
-    )  # fmt: skip
-    fig.tight_layout()
-    path = out / f"test_loss-{setting}.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    title = (
+        f"setting {setting}: mean over seeds; dotted: median epoch a schedule switched mixing off"
+    )
+    return _save(fig, title, out / f"test_loss-{setting}.png")
 
 
 def _reliability(
@@ -456,12 +448,19 @@ def _reliability(
         ax.tick_params(labelsize=7)
         ax.set_xlabel("confidence", fontsize=7)
         ax.set_ylabel("accuracy", fontsize=7)
-    fig.suptitle(
+    title = (
         f"reliability, {domain}, setting {setting} (seeds pooled): accuracy per confidence bin "
-        "(blue), mean confidence (red), share of predictions (grey)", fontsize=8,
-    )  # fmt: skip
+        "(blue), mean confidence (red), share of predictions (grey)"
+    )
+    return _save(fig, title, out / f"reliability-{setting}-{domain}.png", fontsize=8)
+
+
+def _save(fig: Any, title: str, path: Path, *, fontsize: int = 9) -> Path:
+    """Title, lay out, write ``path`` (100 dpi) and free the figure."""
+    import matplotlib.pyplot as plt
+
+    fig.suptitle(title, fontsize=fontsize)
     fig.tight_layout()
-    path = out / f"reliability-{setting}-{domain}.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

@@ -118,6 +118,7 @@ def run_tasks(
     bar = tqdm(total=len(tasks), disable=not progress, unit="run", dynamic_ncols=True)
     parallel: list[int] = []
     started: set[str] = set()
+    poolable: dict[str, bool] = {}  # per domain: one thread and a runner a worker can import
     for i, task in enumerate(tasks):
         profile = profiles[(task.setting, task.domain)]
         path = cache_path(out, task, profile)
@@ -126,7 +127,9 @@ def run_tasks(
             bar.update()
             continue
         runner, _, threads = _DOMAINS[task.domain]
-        if jobs > 1 and threads == 1 and task.domain in started and _picklable(runner):
+        if task.domain not in poolable:
+            poolable[task.domain] = jobs > 1 and threads == 1 and _picklable(runner)
+        if poolable[task.domain] and task.domain in started:
             parallel.append(i)
             continue
         started.add(task.domain)
